@@ -1,0 +1,65 @@
+/* fs-error.h: the FS_ERROR domain
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(FSTHREAD_INSIDE) && !defined(FSTHREAD_COMPILATION)
+# error "Only <fsthread.h> can be included directly."
+#endif
+
+#include <glib.h>
+
+#include "fs-version-macros.h"
+
+G_BEGIN_DECLS
+
+/**
+ * FS_ERROR:
+ *
+ * The error domain of fsthread. Its codes are in [enum@Fs.Error].
+ *
+ * Since: 0.1
+ */
+#define FS_ERROR (fs_error_quark ())
+
+/**
+ * FsError:
+ * @FS_ERROR_FAILED: a thread target or generator returned %FALSE without
+ *   setting an error.
+ * @FS_ERROR_BUSY: the object is running, or has finished and was not joined
+ *   yet, so it cannot be started.
+ * @FS_ERROR_THREAD_CREATE: the operating system could not create a thread.
+ * @FS_ERROR_NOT_STARTED: the object was never started, so there is nothing
+ *   to join.
+ * @FS_ERROR_WOULD_DEADLOCK: a thread tried to join itself (or the group it
+ *   belongs to).
+ * @FS_ERROR_TIMED_OUT: a bounded wait ended before the thread did.
+ * @FS_ERROR_CLOSED: the background generator was closed: the consumer asked
+ *   for an item after closing it, or the generator yielded after the
+ *   consumer had gone.
+ * @FS_ERROR_INVALID_ARGUMENT: a value given at run time is out of range.
+ *
+ * The error codes of the %FS_ERROR domain.
+ *
+ * A wait stopped by a #GCancellable reports %G_IO_ERROR_CANCELLED, as every
+ * GIO API does, not a code of this domain.
+ *
+ * Since: 0.1
+ */
+typedef enum {
+  FS_ERROR_FAILED,
+  FS_ERROR_BUSY,
+  FS_ERROR_THREAD_CREATE,
+  FS_ERROR_NOT_STARTED,
+  FS_ERROR_WOULD_DEADLOCK,
+  FS_ERROR_TIMED_OUT,
+  FS_ERROR_CLOSED,
+  FS_ERROR_INVALID_ARGUMENT,
+} FsError;
+
+FS_AVAILABLE_IN_ALL
+GQuark fs_error_quark (void);
+
+G_END_DECLS
