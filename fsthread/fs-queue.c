@@ -359,8 +359,10 @@ destroy_source (gpointer data)
   g_source_unref (source);
 }
 
+/* A GCancellableSourceFunc. */
 static gboolean
-pop_cancelled (gpointer data)
+pop_cancelled (GCancellable *cancellable,
+               gpointer      data)
 {
   GTask *task = data;
   FsQueue *self = g_object_get_data (G_OBJECT (task), "fs-queue");
@@ -427,7 +429,7 @@ _fs_queue_pop_async (FsQueue             *self,
     {
       GSource *source = g_cancellable_source_new (cancellable);
 
-      g_task_attach_source (task, source, pop_cancelled);
+      g_task_attach_source (task, source, (GSourceFunc) pop_cancelled);
       g_task_set_task_data (task, source, destroy_source);
     }
   g_queue_push_tail (&self->async_waiters, g_object_ref (task));

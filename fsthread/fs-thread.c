@@ -122,7 +122,7 @@ fs_thread_finalize (GObject *object)
    * dropping its last reference, which must not join itself. */
   if (self->gthread != NULL)
     {
-      if (_fs_thread_is_current (self))
+      if (self->gthread == g_thread_self ())
         g_thread_unref (self->gthread);
       else
         g_thread_join (self->gthread);
@@ -921,8 +921,10 @@ waiter_complete_in_context (GTask *task)
   g_source_unref (source);
 }
 
+/* A GCancellableSourceFunc. */
 static gboolean
-waiter_cancelled (gpointer data)
+waiter_cancelled (GCancellable *cancellable,
+                  gpointer      data)
 {
   GTask *task = data;
   FsThread *self = g_task_get_source_object (task);
@@ -977,7 +979,7 @@ _fs_thread_wait_async (FsThread            *self,
         {
           GSource *source = g_cancellable_source_new (cancellable);
 
-          g_task_attach_source (task, source, waiter_cancelled);
+          g_task_attach_source (task, source, (GSourceFunc) waiter_cancelled);
           g_task_set_task_data (task, source, destroy_source);
         }
       g_queue_push_tail (&self->waiters, g_object_ref (task));

@@ -1,0 +1,77 @@
+/* fs-test-util.h: helpers shared by the test programs
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <fsthread.h>
+
+G_BEGIN_DECLS
+
+/* The number of threads of this process, as the kernel counts them. */
+static inline guint
+fs_test_count_threads (void)
+{
+  GDir *dir = g_dir_open ("/proc/self/task", 0, NULL);
+  guint n = 0;
+
+  g_assert_nonnull (dir);
+  while (g_dir_read_name (dir) != NULL)
+    n++;
+  g_dir_close (dir);
+
+  return n;
+}
+
+/* A gate a test opens when it wants a waiting thread to go on: the
+ * synchronisation tests use instead of sleeping. */
+typedef struct
+{
+  GMutex   mutex;
+  GCond    cond;
+  gboolean open;
+} FsTestGate;
+
+static inline void
+fs_test_gate_init (FsTestGate *gate)
+{
+  g_mutex_init (&gate->mutex);
+  g_cond_init (&gate->cond);
+  gate->open = FALSE;
+}
+
+static inline void
+fs_test_gate_clear (FsTestGate *gate)
+{
+  g_mutex_clear (&gate->mutex);
+  g_cond_clear (&gate->cond);
+}
+
+static inline void
+fs_test_gate_open (FsTestGate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  gate->open = TRUE;
+  g_cond_broadcast (&gate->cond);
+  g_mutex_unlock (&gate->mutex);
+}
+
+static inline void
+fs_test_gate_wait (FsTestGate *gate)
+{
+  g_mutex_lock (&gate->mutex);
+  while (!gate->open)
+    g_cond_wait (&gate->cond, &gate->mutex);
+  g_mutex_unlock (&gate->mutex);
+}
+
+/* Runs the default main context until *done is set. */
+static inline void
+fs_test_iterate_until (gboolean *done)
+{
+  while (!*done)
+    g_main_context_iteration (NULL, TRUE);
+}
+
+G_END_DECLS
