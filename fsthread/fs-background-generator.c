@@ -125,7 +125,9 @@ producer_main (FsThread  *thread,
       return TRUE;
     }
 
-  g_propagate_error (error, local_error);
+  /* No error set: the thread reports FS_ERROR_FAILED. */
+  if (local_error != NULL)
+    g_propagate_error (error, local_error);
   return FALSE;
 }
 
