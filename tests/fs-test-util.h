@@ -9,6 +9,14 @@
 
 G_BEGIN_DECLS
 
+#if defined(__SANITIZE_ADDRESS__)
+# define FS_TEST_UNDER_ASAN 1
+#elif defined(__has_feature)
+# if __has_feature(address_sanitizer)
+#  define FS_TEST_UNDER_ASAN 1
+# endif
+#endif
+
 /* The number of threads of this process, as the kernel counts them. */
 static inline guint
 fs_test_count_threads (void)

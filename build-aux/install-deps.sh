@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+#
+# Installs what fsthread needs to build, test and document itself on
+# Debian 12 (bookworm). Run as root, or as a user with sudo.
+set -euo pipefail
+
+packages=(
+  # build
+  gcc meson ninja-build pkg-config
+  libglib2.0-dev libglib2.0-bin
+  gobject-introspection libgirepository1.0-dev gir1.2-glib-2.0
+  # tests: bindings, sanitizers, valgrind
+  python3 python3-gi gjs
+  clang libclang-rt-14-dev valgrind
+  # documentation
+  gi-docgen
+  # the demo's tests compare with these
+  coreutils findutils
+)
+
+if [ "$(id -u)" -eq 0 ]; then
+  as_root=()
+elif command -v sudo >/dev/null 2>&1; then
+  as_root=(sudo)
+else
+  echo "install-deps: run as root (or install sudo) to install: ${packages[*]}" >&2
+  exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+"${as_root[@]}" apt-get update -q
+"${as_root[@]}" apt-get install -y -q --no-install-recommends "${packages[@]}"
