@@ -435,13 +435,41 @@ fs_background_generator_next (FsBackgroundGenerator  *self,
                               GCancellable           *cancellable,
                               GError                **error)
 {
+  return fs_background_generator_next_timeout (self, item, -1, cancellable, error);
+}
+
+/**
+ * fs_background_generator_next_timeout: (skip)
+ * @self: a #FsBackgroundGenerator
+ * @item: (out) (transfer full) (optional): the next item
+ * @timeout_usec: the longest wait in microseconds, or -1 for no limit
+ * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @error: return location for an error
+ *
+ * As [method@Fs.BackgroundGenerator.next], but the wait ends with
+ * %FS_ERROR_TIMED_OUT after @timeout_usec microseconds. The stream goes on:
+ * call again for the item.
+ *
+ * Returns: %TRUE with @item set to the next item
+ *
+ * Since: 0.1
+ */
+gboolean
+fs_background_generator_next_timeout (FsBackgroundGenerator  *self,
+                                      gpointer               *item,
+                                      gint64                  timeout_usec,
+                                      GCancellable           *cancellable,
+                                      GError                **error)
+{
   gpointer local_item = NULL;
 
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_fs_queue_pop (self->queue, &local_item, cancellable, error))
+  if (!_fs_queue_pop_until (self->queue, &local_item,
+                            _fs_end_time_for_timeout (timeout_usec),
+                            cancellable, error))
     return FALSE;
 
   if (item != NULL)
@@ -488,6 +516,35 @@ fs_background_generator_next_value (FsBackgroundGenerator  *self,
                                     GCancellable           *cancellable,
                                     GError                **error)
 {
+  return fs_background_generator_next_value_timeout (self, value, -1, cancellable, error);
+}
+
+/**
+ * fs_background_generator_next_value_timeout:
+ * @self: a #FsBackgroundGenerator made with
+ *   [ctor@Fs.BackgroundGenerator.new_for_values]
+ * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
+ * @timeout_usec: the longest wait in microseconds, or -1 for no limit
+ * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @error: return location for an error
+ *
+ * As [method@Fs.BackgroundGenerator.next_value], but the wait ends with
+ * %FS_ERROR_TIMED_OUT after @timeout_usec microseconds. Bindings wait in
+ * slices with it, so that a signal such as Ctrl+C is seen between them.
+ *
+ * Returns: %TRUE with @value set to the next item; %FALSE at the end of
+ *   the stream, with @error set when the generator failed or the wait timed
+ *   out
+ *
+ * Since: 0.1
+ */
+gboolean
+fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
+                                            GValue                 *value,
+                                            gint64                  timeout_usec,
+                                            GCancellable           *cancellable,
+                                            GError                **error)
+{
   gpointer item = NULL;
 
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
@@ -496,7 +553,9 @@ fs_background_generator_next_value (FsBackgroundGenerator  *self,
   g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  if (!_fs_queue_pop (self->queue, &item, cancellable, error))
+  if (!_fs_queue_pop_until (self->queue, &item,
+                            _fs_end_time_for_timeout (timeout_usec),
+                            cancellable, error))
     return FALSE;
 
   move_value (value, item);

@@ -47,6 +47,18 @@ gboolean               fs_background_generator_next              (FsBackgroundGe
                                                                   GCancellable           *cancellable,
                                                                   GError                **error);
 FS_AVAILABLE_IN_ALL
+gboolean               fs_background_generator_next_timeout      (FsBackgroundGenerator  *self,
+                                                                  gpointer               *item,
+                                                                  gint64                  timeout_usec,
+                                                                  GCancellable           *cancellable,
+                                                                  GError                **error);
+FS_AVAILABLE_IN_ALL
+gboolean               fs_background_generator_next_value_timeout (FsBackgroundGenerator *self,
+                                                                  GValue                 *value,
+                                                                  gint64                  timeout_usec,
+                                                                  GCancellable           *cancellable,
+                                                                  GError                **error);
+FS_AVAILABLE_IN_ALL
 gboolean               fs_background_generator_next_value        (FsBackgroundGenerator  *self,
                                                                   GValue                 *value,
                                                                   GCancellable           *cancellable,

@@ -112,8 +112,13 @@ _fs_cpus_cgroup_limit (const char *proc_self_cgroup,
     return 0;
 
   /* A path that tries to leave the mount is not followed. */
-  if (strstr (relative, "/..") != NULL)
-    return 0;
+  {
+    g_auto(GStrv) parts = g_strsplit (relative, "/", -1);
+
+    for (guint i = 0; parts[i] != NULL; i++)
+      if (g_str_equal (parts[i], ".."))
+        return 0;
+  }
 
   dir = g_build_filename (cgroup_mount, relative, NULL);
 

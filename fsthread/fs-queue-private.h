@@ -32,6 +32,11 @@ gboolean  _fs_queue_pop        (FsQueue             *self,
                                 gpointer            *item,
                                 GCancellable        *cancellable,
                                 GError             **error);
+gboolean  _fs_queue_pop_until  (FsQueue             *self,
+                                gpointer            *item,
+                                gint64               end_time,
+                                GCancellable        *cancellable,
+                                GError             **error);
 void      _fs_queue_pop_async  (FsQueue             *self,
                                 gpointer             source_object,
                                 gpointer             source_tag,

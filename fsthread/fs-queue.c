@@ -308,25 +308,32 @@ try_pop_locked (FsQueue   *self,
   return FALSE;
 }
 
+/* Waits for an item or the end until @end_time (monotonic, -1 for ever). */
 gboolean
-_fs_queue_pop (FsQueue       *self,
-               gpointer      *item,
-               GCancellable  *cancellable,
-               GError       **error)
+_fs_queue_pop_until (FsQueue       *self,
+                     gpointer      *item,
+                     gint64         end_time,
+                     GCancellable  *cancellable,
+                     GError       **error)
 {
   gulong handler = 0;
+  gboolean connected = FALSE;
   gboolean ret = FALSE;
 
   g_mutex_lock (&self->mutex);
 
   while (!try_pop_locked (self, item, &ret, error))
     {
-      if (cancellable != NULL && handler == 0)
+      gboolean signalled = TRUE;
+
+      if (cancellable != NULL && !connected)
         {
           /* Connect only when about to sleep: the fast path stays cheap.
-           * Unlocked, since the handler runs at once if already cancelled. */
+           * Unlocked, since the handler runs at once if already cancelled
+           * (and then the id is 0). */
           g_mutex_unlock (&self->mutex);
           handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_consumers), self, NULL);
+          connected = TRUE;
           g_mutex_lock (&self->mutex);
           continue;
         }
@@ -338,8 +345,21 @@ _fs_queue_pop (FsQueue       *self,
         }
 
       self->n_waiting_consumers++;
-      g_cond_wait (&self->not_empty, &self->mutex);
+      if (end_time < 0)
+        g_cond_wait (&self->not_empty, &self->mutex);
+      else
+        signalled = g_cond_wait_until (&self->not_empty, &self->mutex, end_time);
       self->n_waiting_consumers--;
+
+      if (!signalled && !try_pop_locked (self, item, &ret, error))
+        {
+          g_set_error_literal (error, FS_ERROR, FS_ERROR_TIMED_OUT,
+                               "Timed out waiting for the next item");
+          ret = FALSE;
+          break;
+        }
+      if (!signalled)
+        break;
     }
 
   g_mutex_unlock (&self->mutex);
@@ -348,6 +368,15 @@ _fs_queue_pop (FsQueue       *self,
     g_cancellable_disconnect (cancellable, handler);
 
   return ret;
+}
+
+gboolean
+_fs_queue_pop (FsQueue       *self,
+               gpointer      *item,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  return _fs_queue_pop_until (self, item, -1, cancellable, error);
 }
 
 static void

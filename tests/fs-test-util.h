@@ -32,6 +32,24 @@ fs_test_count_threads (void)
   return n;
 }
 
+/* Asserts that the thread count comes back to @expected. A joined thread
+ * has left user space when pthread_join() returns, but the kernel may list
+ * it in /proc/self/task a moment longer, and nothing signals its removal:
+ * so this watches the count settle, and fails after 30 s rather than hang. */
+static inline void
+fs_test_assert_threads_settle (guint expected)
+{
+  gint64 give_up = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
+  guint n;
+
+  while ((n = fs_test_count_threads ()) != expected)
+    {
+      if (g_get_monotonic_time () > give_up)
+        g_assert_cmpuint (n, ==, expected);
+      g_thread_yield ();
+    }
+}
+
 /* A gate a test opens when it wants a waiting thread to go on: the
  * synchronisation tests use instead of sleeping. */
 typedef struct

@@ -80,7 +80,7 @@ test_early_exit_leaks_producer (void)
 
       /* Drop it mid-stream: the producer is woken, stopped and joined. */
       g_object_unref (bg);
-      g_assert_cmpuint (fs_test_count_threads (), ==, before);
+      fs_test_assert_threads_settle (before);
     }
 
   /* Every item made was freed, and every generator's data released. */
@@ -318,7 +318,7 @@ test_join_stops_at_first_failure (void)
 
   /* Every thread ran to its end and was joined... */
   g_assert_cmpint (s.finished, ==, 4);
-  g_assert_cmpuint (fs_test_count_threads (), ==, before);
+  fs_test_assert_threads_settle (before);
   g_assert_true (fs_multi_thread_completed (group));
 
   /* ...the first error is raised, and the others are kept, in order. */
@@ -366,7 +366,25 @@ wait_for_gate (FsThread  *thread,
   return TRUE;
 }
 
-/* 8. Joins had no timeout or cancellation. */
+static gboolean
+yield_after_gate (FsGenerator  *gen,
+                  gpointer      data,
+                  GError      **error)
+{
+  fs_test_gate_wait (data);
+  return fs_generator_yield (gen, GUINT_TO_POINTER (1), error);
+}
+
+static gboolean
+yield_nothing (FsGenerator  *gen,
+               gpointer      data,
+               GError      **error)
+{
+  return TRUE;
+}
+
+/* 8. Joins had no timeout or cancellation (and neither had waits for the
+ * next item). */
 static void
 test_join_cannot_be_bounded (void)
 {
@@ -393,6 +411,48 @@ test_join_cannot_be_bounded (void)
   g_assert_true (fs_multi_thread_join (group, NULL, &error));
   g_assert_no_error (error);
   fs_test_gate_clear (&gate);
+}
+
+static void
+test_next_cannot_be_bounded (void)
+{
+  FsTestGate gate;
+  g_autoptr(FsBackgroundGenerator) bg = NULL;
+  g_autoptr(FsBackgroundGenerator) values = NULL;
+  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+  g_autoptr(GError) error = NULL;
+  GValue value = G_VALUE_INIT;
+  gpointer item = NULL;
+
+  fs_test_gate_init (&gate);
+  bg = fs_background_generator_new (1, "held", yield_after_gate, &gate, NULL, NULL);
+
+  /* The generator is held: the bounded waits end, the stream goes on. */
+  g_assert_false (fs_background_generator_next_timeout (bg, &item, 1000, NULL, &error));
+  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_cancellable_cancel (cancellable);
+  g_assert_false (fs_background_generator_next (bg, &item, cancellable, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_clear_error (&error);
+
+  fs_test_gate_open (&gate);
+  g_assert_true (fs_background_generator_next_timeout (bg, &item, -1, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, 1);
+  g_assert_false (fs_background_generator_next_timeout (bg, &item, -1, NULL, &error));
+  g_assert_no_error (error);
+  fs_test_gate_clear (&gate);
+
+  /* The same for a stream of values, as bindings use it. */
+  values = fs_background_generator_new_for_values (1, "values", yield_nothing, NULL, NULL);
+  g_assert_false (fs_background_generator_next_value_timeout (values, &value, 0, NULL, &error));
+  if (error != NULL)
+    g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
+  g_clear_error (&error);
+  g_assert_false (fs_background_generator_next_value_timeout (values, &value, -1, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (G_IS_VALUE (&value));
 }
 
 #define N_SPLIT_ITEMS 10000
@@ -525,6 +585,7 @@ main (int   argc,
   g_test_add_func ("/breakage/6-join-stops-at-first-failure", test_join_stops_at_first_failure);
   g_test_add_func ("/breakage/7-silent-failure-hangs-consumer", test_silent_failure_hangs_consumer);
   g_test_add_func ("/breakage/8-join-cannot-be-bounded", test_join_cannot_be_bounded);
+  g_test_add_func ("/breakage/8-next-cannot-be-bounded", test_next_cannot_be_bounded);
   g_test_add_func ("/breakage/9-two-consumers-hang", test_two_consumers_hang);
   g_test_add_func ("/breakage/10-no-way-to-stop-workers", test_no_way_to_stop_workers);
 

@@ -528,24 +528,10 @@ test_thread_join_reaps (void)
 
   /* Once join returns, the OS thread is gone. */
   g_assert_true (fs_thread_join (thread, NULL, NULL));
-  g_assert_cmpuint (fs_test_count_threads (), ==, before);
+  fs_test_assert_threads_settle (before);
   g_object_unref (thread);
 
   counters_free (c);
-}
-
-/* A detached thread is at the end of its function and exits by itself;
- * this only watches it go, failing if it does not within 30 s. */
-static void
-assert_thread_count_returns_to (guint expected)
-{
-  gint64 give_up = g_get_monotonic_time () + 30 * G_USEC_PER_SEC;
-
-  while (fs_test_count_threads () != expected)
-    {
-      g_assert_cmpint (g_get_monotonic_time (), <, give_up);
-      g_thread_yield ();
-    }
 }
 
 static void
@@ -586,7 +572,7 @@ test_thread_unref_while_running (void)
   fs_test_gate_open (&c->release);
   fs_test_gate_wait (&c->started);
   g_assert_cmpint (c->freed, ==, 1);
-  assert_thread_count_returns_to (before);
+  fs_test_assert_threads_settle (before);
 
   counters_free (c);
 }
