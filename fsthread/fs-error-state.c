@@ -221,7 +221,8 @@ fs_error_state_get_n_errors (FsErrorState *self)
  *
  * Copies the errors of the state, first received first.
  *
- * Returns: (transfer full) (element-type GLib.Error): the errors; empty when
+ * Returns: (transfer container) (element-type GLib.Error): the errors, freed
+ *   with the array (it has g_error_free() as its free function); empty when
  *   there are none
  *
  * Since: 0.1

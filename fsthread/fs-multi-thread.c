@@ -398,7 +398,8 @@ fs_multi_thread_get_has_error (FsMultiThread *self)
  *
  * The errors of the current (or last) run, first failure first.
  *
- * Returns: (transfer full) (element-type GLib.Error): copies of the errors
+ * Returns: (transfer container) (element-type GLib.Error): copies of the
+ *   errors, freed with the array
  *
  * Since: 0.1
  */

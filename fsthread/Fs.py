@@ -1,0 +1,485 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""PyGObject override for fsthread: the API of faceswap's lib.multithreading.
+
+Code written for ``lib.multithreading`` ports by changing its import::
+
+    from gi.repository import Fs
+    for batch in Fs.BackgroundGenerator(load_batches, prefetch=2):
+        train(batch)
+
+The helpers run on real threads created by the C library. Python code in a
+target or generator still takes the GIL to run; waiting, handing items over
+and joining happen in C with the GIL released.
+"""
+
+import atexit
+import itertools
+import sys
+import threading
+import time
+import weakref
+
+from gi.repository import GLib, GObject
+
+from ..module import get_introspection_module
+from ..overrides import override
+
+Fs = get_introspection_module("Fs")
+
+__all__ = []
+
+# Blocking waits are cut into slices this long, so that a signal such as
+# Ctrl+C (KeyboardInterrupt) is seen between two of them.
+_SLICE_USEC = 50_000
+
+_PY_DOMAIN = "fs-python-exception-quark"
+
+
+class _Exceptions:
+    """Carries Python exceptions through the C library by identity.
+
+    An exception raised in a target or generator becomes a GError of its own
+    domain whose code names it here, so the same exception object (type,
+    message, traceback) is raised again in the caller. An entry lives as
+    long as the Python object whose thread raised it (or the error state it
+    was set on); after that the GError is raised as a plain GLib.Error.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._by_code = {}
+        self._codes = itertools.count(1)
+
+    def to_gerror(self, exc, owner_codes):
+        with self._lock:
+            code = next(self._codes) % 0x7FFFFFFF or next(self._codes)
+            self._by_code[code] = exc
+        owner_codes.append(code)
+        text = str(exc)
+        message = type(exc).__name__ + (": " + text if text else "")
+        return GLib.Error(message, _PY_DOMAIN, code)
+
+    def from_gerror(self, error):
+        if getattr(error, "domain", None) == _PY_DOMAIN:
+            with self._lock:
+                exc = self._by_code.get(error.code)
+            if exc is not None:
+                return exc
+        return error
+
+    def release(self, codes):
+        with self._lock:
+            for code in codes:
+                self._by_code.pop(code, None)
+        codes.clear()
+
+
+_exceptions = _Exceptions()
+
+
+def _owner_codes(owner):
+    """The list of exception codes an object owns, released with it."""
+    codes = []
+    weakref.finalize(owner, _exceptions.release, codes)
+    return codes
+
+
+def _raise_from(error):
+    """Raises the exception a GLib.Error stands for."""
+    exc = _exceptions.from_gerror(error)
+    if exc is error:
+        raise error
+    raise exc.with_traceback(exc.__traceback__)
+
+
+def _is_fs_error(error, code):
+    return error.matches(Fs.error_quark(), code)
+
+
+def _default_name(target, fallback):
+    return getattr(target, "__name__", None) or fallback
+
+
+def _call_target(target, args, kwargs, codes):
+    """Runs a Python target on an fsthread thread; any exception, also a
+    BaseException such as SystemExit, goes to the caller."""
+
+    def run(*_ignored):
+        try:
+            if target is not None:
+                target(*args, **kwargs)
+        except GLib.Error:
+            raise
+        except BaseException as exc:  # noqa: B902: every failure is reported
+            raise _exceptions.to_gerror(exc, codes) from None
+        return True
+
+    return run
+
+
+def _wait_in_slices(wait_slice, timeout=None):
+    """Calls wait_slice(usec) until it stops timing out; returns False when
+    `timeout` seconds passed first. Python runs between slices, so pending
+    signal handlers (KeyboardInterrupt) run there."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    while True:
+        usec = _SLICE_USEC
+        if deadline is not None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            usec = min(usec, max(int(left * 1e6), 1))
+        try:
+            wait_slice(usec)
+            return True
+        except GLib.Error as error:
+            if not _is_fs_error(error, Fs.Error.TIMED_OUT):
+                raise
+
+
+def total_cpus():
+    """The number of CPUs this process may use (affinity and cgroup quota).
+
+    Returns:
+        int: at least 1
+    """
+    return Fs.total_cpus()
+
+
+__all__.append("total_cpus")
+
+
+class ErrorState(Fs.ErrorState):
+    """Errors collected from many threads, re-raised by one.
+
+    ``set`` takes a ``GLib.Error``, any exception, or an ``exc_info`` tuple
+    as the original did; ``re_raise`` raises the first one again, the same
+    object.
+    """
+
+    def __init__(self):
+        super().__init__()
+
+    def _codes(self):
+        codes = self.__dict__.get("_fs_codes")
+        if codes is None:
+            codes = self.__dict__["_fs_codes"] = _owner_codes(self)
+        return codes
+
+    def set(self, error):
+        """Records an error: a GLib.Error, an exception or an exc_info tuple."""
+        if isinstance(error, tuple):
+            error = error[1]
+        if not isinstance(error, GLib.Error):
+            if not isinstance(error, BaseException):
+                raise TypeError("ErrorState.set() takes an exception, not %r" % (error,))
+            error = _exceptions.to_gerror(error, self._codes())
+        Fs.ErrorState.set(self, error)
+
+    @property
+    def has_error(self):
+        """bool: whether an error was recorded and not cleared."""
+        return self.get_has_error()
+
+    @property
+    def errors(self):
+        """list: the errors, first first, as the exceptions that were set."""
+        return [_exceptions.from_gerror(e) for e in self.dup_errors()]
+
+    def re_raise(self):
+        """Raises the first error again, if there is one."""
+        try:
+            Fs.ErrorState.re_raise(self)
+        except GLib.Error as error:
+            _raise_from(error)
+
+    def clear(self):
+        """Removes every error."""
+        Fs.ErrorState.clear(self)
+
+
+ErrorState = override(ErrorState)
+__all__.append("ErrorState")
+
+
+class Thread(Fs.Thread):
+    """A thread whose exception is raised again in the caller.
+
+    Arguments as ``threading.Thread`` (and the original ``FSThread``). The
+    target runs on a thread of the C library; its exception, any kind, is
+    recorded and raised again, the same object, by
+    ``check_and_raise_error()``. ``join()`` only waits, as
+    ``threading.Thread.join`` does.
+
+    ``daemon`` is accepted for compatibility. A thread that is not a daemon
+    is waited for when the interpreter exits, as ``threading`` does.
+    """
+
+    def __new__(cls, target=None, name=None, args=(), kwargs=None, *, daemon=None):
+        codes = []
+        run = _call_target(target, tuple(args), dict(kwargs or {}), codes)
+        self = Fs.Thread.new(name or _default_name(target, "thread"), run)
+        self.__dict__["_fs_codes"] = codes
+        weakref.finalize(self, _exceptions.release, codes)
+        self.__dict__["_fs_daemon"] = bool(daemon)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        # Constructed in __new__ by Fs.Thread.new().
+        pass
+
+    @property
+    def name(self):
+        """str: the thread's name."""
+        return self.get_name()
+
+    @property
+    def daemon(self):
+        """bool: whether the interpreter exits without waiting for it."""
+        return self.__dict__.get("_fs_daemon", False)
+
+    def start(self):
+        """Starts the target on a new thread."""
+        Fs.Thread.start(self)
+        if not self.daemon:
+            _live_threads.add(self)
+
+    def join(self, timeout=None):
+        """Waits until the target returns, or `timeout` seconds. Never
+        raises the target's error: see check_and_raise_error()."""
+        try:
+            _wait_in_slices(lambda usec: Fs.Thread.join_timeout(self, usec, None), timeout)
+        except GLib.Error as error:
+            if _is_fs_error(error, Fs.Error.NOT_STARTED):
+                raise RuntimeError("cannot join thread before it is started") from None
+            if _is_fs_error(error, Fs.Error.WOULD_DEADLOCK):
+                raise RuntimeError("cannot join current thread") from None
+            # The target's own failure: join() only waits.
+
+    def check_and_raise_error(self):
+        """Raises this thread's error, if its target failed."""
+        try:
+            Fs.Thread.check_and_raise_error(self)
+        except GLib.Error as error:
+            _raise_from(error)
+
+    @property
+    def has_error(self):
+        """bool: whether the target failed."""
+        return self.get_has_error()
+
+    @property
+    def errors(self):
+        """list: this thread's error, as a list (empty on success)."""
+        return [_exceptions.from_gerror(e) for e in self.get_error_state().dup_errors()]
+
+
+Thread = override(Thread)
+__all__.append("Thread")
+
+
+class MultiThread(Fs.MultiThread):
+    """N threads running one target, started, joined and checked together.
+
+    ``MultiThread(target, *args, thread_count=1, name=None, **kwargs)`` as
+    in the original. ``join()`` joins every thread, also after one failed,
+    then raises the first error. In a target,
+    ``Fs.Thread.get_current().get_index()`` tells which thread it is.
+    """
+
+    def __new__(cls, target, *args, thread_count=1, name=None, **kwargs):
+        if thread_count < 1:
+            raise ValueError("thread_count must be at least 1, not %d" % thread_count)
+        codes = []
+        run = _call_target(target, args, kwargs, codes)
+        self = Fs.MultiThread.new(name or _default_name(target, "work"), thread_count, run)
+        self.__dict__["_fs_codes"] = codes
+        weakref.finalize(self, _exceptions.release, codes)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        # Constructed in __new__ by Fs.MultiThread.new().
+        pass
+
+    @property
+    def name(self):
+        """str: the group's name."""
+        return self.get_name()
+
+    @property
+    def has_error(self):
+        """bool: whether a thread of the group failed."""
+        return self.get_has_error()
+
+    @property
+    def errors(self):
+        """list: the errors of the group's threads, first failure first."""
+        return [_exceptions.from_gerror(e) for e in self.dup_errors()]
+
+    def start(self):
+        """Starts every thread of the group."""
+        Fs.MultiThread.start(self)
+
+    def join(self):
+        """Joins every thread, then raises the first error, if any."""
+        try:
+            _wait_in_slices(lambda usec: Fs.MultiThread.join_timeout(self, usec, None))
+        except GLib.Error as error:
+            _raise_from(error)
+
+    def check_and_raise_error(self):
+        """Raises the first error of the group's threads, if any."""
+        try:
+            Fs.MultiThread.check_and_raise_error(self)
+        except GLib.Error as error:
+            _raise_from(error)
+
+
+MultiThread = override(MultiThread)
+__all__.append("MultiThread")
+
+
+_RawBackgroundGenerator = Fs.BackgroundGenerator
+
+
+class BackgroundGenerator:
+    """Runs a generator on a background thread, items handed over through a
+    bounded queue.
+
+    ``BackgroundGenerator(generator, prefetch=1, name=None, args=None,
+    kwargs=None)`` as in the original. At most ``prefetch`` items exist
+    ahead of the consumer (the original allowed ``prefetch + 1``), and
+    ``prefetch`` must be at least 1. Every object, ``None`` and ``"EOF"``
+    too, reaches the consumer unchanged. The generator's exception is raised
+    in the consumer after every item it yielded before failing.
+
+    Iterate with ``for item in bg`` or ``bg.iterator()``. Several threads
+    may iterate at once; each item goes to one of them. ``close()``, or
+    dropping the object, stops and joins the producer.
+    """
+
+    def __init__(self, generator, prefetch=1, name=None, args=None, kwargs=None):
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
+        self._codes = _owner_codes(self)
+        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}), self._codes)
+        self._bg = _RawBackgroundGenerator.new_for_values(
+            prefetch, name or _default_name(generator, "generator"), produce)
+        _live_generators.add(self)
+
+    @property
+    def gobject(self):
+        """Fs.BackgroundGenerator: the C object, for main-loop code
+        (``next_async``)."""
+        return self._bg
+
+    @property
+    def name(self):
+        """str: the name of the producer thread."""
+        return self._bg.get_name()
+
+    @property
+    def prefetch(self):
+        """int: the most items that exist ahead of the consumer."""
+        return self._bg.get_prefetch()
+
+    def next(self, timeout=None):
+        """Takes the next item; raises StopIteration at the end, the
+        generator's exception if it failed, and TimeoutError after
+        `timeout` seconds."""
+        result = []
+
+        def wait_slice(usec):
+            ok, value = self._bg.next_value_timeout(usec, None)
+            result.append(ok)
+            result.append(value)
+
+        try:
+            if not _wait_in_slices(wait_slice, timeout):
+                raise TimeoutError("no item within %s seconds" % timeout)
+        except GLib.Error as error:
+            if _is_fs_error(error, Fs.Error.CLOSED):
+                raise StopIteration from None
+            _raise_from(error)
+        if not result[0]:
+            raise StopIteration
+        return result[1]
+
+    def iterator(self):
+        """Yields the items until the end of the stream."""
+        while True:
+            try:
+                item = self.next()
+            except StopIteration:
+                return
+            yield item
+
+    def __iter__(self):
+        return self.iterator()
+
+    def __next__(self):
+        return self.next()
+
+    def close(self):
+        """Stops the producer, frees what is queued, and joins its thread."""
+        bg = self.__dict__.get("_bg")
+        if bg is not None:
+            bg.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+    def __del__(self):
+        # Joins with the GIL released (a C call), so a Python producer can
+        # finish: never let the GObject's dispose do it with the GIL held.
+        self.close()
+
+
+def _produce(generator, args, kwargs, codes):
+    """The producer: iterates the Python generator on the background
+    thread and yields each item, the object itself, into the stream."""
+
+    def produce(sink, *_ignored):
+        iterator = None
+        try:
+            iterator = iter(generator(*args, **kwargs))
+            for item in iterator:
+                sink.yield_value(GObject.Value(GObject.TYPE_PYOBJECT, item))
+        except GLib.Error:
+            # Raised by yield_value() when the consumer closed the stream
+            # (not a failure), or a GLib.Error of the generator's own.
+            raise
+        except BaseException as exc:  # noqa: B902: every failure is reported
+            raise _exceptions.to_gerror(exc, codes) from None
+        finally:
+            close = getattr(iterator, "close", None)
+            if close is not None:
+                close()
+        return True
+
+    return produce
+
+
+__all__.append("BackgroundGenerator")
+
+
+# Interpreter exit: close every generator still open (their producers stop
+# at their next yield) and wait for threads that are not daemons, as the
+# threading module does, so that no thread runs Python code while the
+# interpreter is torn down.
+_live_generators = weakref.WeakSet()
+_live_threads = weakref.WeakSet()
+
+
+def _shutdown():
+    for bg in list(_live_generators):
+        bg.close()
+    for thread in list(_live_threads):
+        if thread.is_alive():
+            thread.join()
+
+
+atexit.register(_shutdown)
