@@ -480,6 +480,16 @@ fs_background_generator_next_timeout (FsBackgroundGenerator  *self,
   return TRUE;
 }
 
+/* No item: bindings still read the out value, so it holds a NULL object
+ * rather than nothing. */
+static gboolean
+set_end_value (GValue *value)
+{
+  if (value != NULL)
+    g_value_init (value, G_TYPE_OBJECT);
+  return FALSE;
+}
+
 static void
 move_value (GValue *dest,
             GValue *item)
@@ -503,7 +513,8 @@ move_value (GValue *dest,
  * @cancellable: (nullable): a #GCancellable to stop waiting
  * @error: return location for an error
  *
- * As [method@Fs.BackgroundGenerator.next], for a stream of values.
+ * As [method@Fs.BackgroundGenerator.next], for a stream of values. When
+ * it returns %FALSE, @value holds a %NULL object (unset it as usual).
  *
  * Returns: %TRUE with @value set to the next item; %FALSE at the end of
  *   the stream, with @error set when the generator failed
@@ -556,7 +567,7 @@ fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
   if (!_fs_queue_pop_until (self->queue, &item,
                             _fs_end_time_for_timeout (timeout_usec),
                             cancellable, error))
-    return FALSE;
+    return set_end_value (value);
 
   move_value (value, item);
   return TRUE;
@@ -651,7 +662,7 @@ fs_background_generator_next_value_finish (FsBackgroundGenerator  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   if (!_fs_queue_pop_finish (result, &item, error))
-    return FALSE;
+    return set_end_value (value);
 
   move_value (value, item);
   return TRUE;

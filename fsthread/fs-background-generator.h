@@ -36,6 +36,10 @@ FsBackgroundGenerator *fs_background_generator_new_for_values    (guint         
                                                                   gpointer                user_data,
                                                                   GDestroyNotify          user_data_free) G_GNUC_WARN_UNUSED_RESULT;
 FS_AVAILABLE_IN_ALL
+FsBackgroundGenerator *fs_background_generator_new_for_files     (GFile * const          *files,
+                                                                  guint                   n_files,
+                                                                  guint                   prefetch) G_GNUC_WARN_UNUSED_RESULT;
+FS_AVAILABLE_IN_ALL
 const char            *fs_background_generator_get_name          (FsBackgroundGenerator  *self);
 FS_AVAILABLE_IN_ALL
 guint                  fs_background_generator_get_prefetch      (FsBackgroundGenerator  *self);

@@ -618,7 +618,9 @@ fs_thread_main (gpointer data)
     {
       if (error == NULL)
         error = g_error_new_literal (FS_ERROR, FS_ERROR_FAILED,
-                                     "The target returned FALSE without setting an error");
+                                     "The target returned FALSE without setting an error "
+                                     "(as a JavaScript function does: it cannot run "
+                                     "on another thread)");
       g_prefix_error (&error, "Error in thread (%s): ", self->name);
       record_failure (self, error);
 

@@ -17,5 +17,6 @@
 #include "fs-multi-thread.h"
 #include "fs-generator.h"
 #include "fs-background-generator.h"
+#include "fs-loaded-file.h"
 
 #undef FSTHREAD_INSIDE
