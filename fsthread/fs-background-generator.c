@@ -117,9 +117,12 @@ producer_main (FsThread  *thread,
   if (producer->func (producer->generator, producer->user_data, &local_error))
     return TRUE;
 
-  /* Stopping because the consumer left is not a failure. */
+  /* Stopping because the consumer left is not a failure: the yield said
+   * so, or a GIO call given the cancellable that close triggers did. */
   if (_fs_queue_is_closed (producer->queue) &&
-      (local_error == NULL || g_error_matches (local_error, FS_ERROR, FS_ERROR_CLOSED)))
+      (local_error == NULL ||
+       g_error_matches (local_error, FS_ERROR, FS_ERROR_CLOSED) ||
+       g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED)))
     {
       g_clear_error (&local_error);
       return TRUE;

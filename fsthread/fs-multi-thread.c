@@ -82,7 +82,7 @@ fs_multi_thread_finalize (GObject *object)
   g_clear_pointer (&self->threads, g_ptr_array_unref);
   g_clear_pointer (&self->closure, _fs_closure_unref);
   if (self->name_reserved)
-    _fs_names_release (self->name);
+    _fs_names_release_group (self->name, self->thread_count);
   g_clear_pointer (&self->name, g_free);
   g_clear_object (&self->cancellable);
   g_clear_object (&self->error_state);
@@ -100,7 +100,7 @@ fs_multi_thread_constructed (GObject *object)
 
   if (self->name == NULL)
     {
-      self->name = _fs_names_reserve ("work");
+      self->name = _fs_names_reserve_group ("work", self->thread_count);
       self->name_reserved = TRUE;
     }
 }
@@ -179,8 +179,9 @@ fs_multi_thread_class_init (FsMultiThreadClass *klass)
   /**
    * FsMultiThread:name:
    *
-   * The name of the group. [ctor@Fs.MultiThread.new] makes it unique among
-   * living objects (`work`, `work_0`, `work_1`, ... when none is given).
+   * The name of the group. [ctor@Fs.MultiThread.new] makes it, and its
+   * threads' names, unique among living objects (`work`, `work_0`,
+   * `work_1`, ... when none is given).
    *
    * Since: 0.1
    */
@@ -291,7 +292,7 @@ fs_multi_thread_new (const char     *name,
   g_return_val_if_fail (thread_count >= 1, NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
-  unique = _fs_names_reserve (name != NULL ? name : "work");
+  unique = _fs_names_reserve_group (name != NULL ? name : "work", thread_count);
   self = g_object_new (FS_TYPE_MULTI_THREAD,
                        "name", unique,
                        "thread-count", thread_count,

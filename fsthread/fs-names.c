@@ -3,7 +3,7 @@
  * A free name is used as it is; a taken one becomes the first free of
  * name_0, name_1, ... A name is held while the object that reserved it is
  * alive, and released when it is finalized, so names are unique among the
- * living objects.
+ * living objects. A group reserves its members' names with its own.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -20,14 +20,48 @@
 G_LOCK_DEFINE_STATIC (names);
 static GHashTable *names;
 
-/* Returns: (transfer full): a name no living object holds, now reserved */
+static char *
+member_name (const char *base,
+             guint       index)
+{
+  return g_strdup_printf ("%s_%u", base, index);
+}
+
+/* Whether @base, and for a group of several members each member's name,
+ * are all free. Called with the lock held. */
+static gboolean
+group_is_free (const char *base,
+               guint       n_members)
+{
+  if (g_hash_table_contains (names, base))
+    return FALSE;
+
+  for (guint i = 0; n_members > 1 && i < n_members; i++)
+    {
+      g_autofree char *member = member_name (base, i);
+
+      if (g_hash_table_contains (names, member))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/* Reserves a name for a group of @n_members threads: the group's (and its
+ * single thread's) name, or with several members also NAME_0 ...
+ * NAME_{n-1}, so that no two living threads share a name.
+ *
+ * Returns: (transfer full): the group's name, now reserved with its members'
+ */
 char *
-_fs_names_reserve (const char *wanted)
+_fs_names_reserve_group (const char *wanted,
+                         guint       n_members)
 {
   char *valid;
   char *name;
 
   g_return_val_if_fail (wanted != NULL, NULL);
+  g_return_val_if_fail (n_members >= 1, NULL);
 
   valid = g_utf8_make_valid (wanted, -1);
 
@@ -36,7 +70,7 @@ _fs_names_reserve (const char *wanted)
   if (names == NULL)
     names = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
 
-  if (!g_hash_table_contains (names, valid))
+  if (group_is_free (valid, n_members))
     {
       name = g_steal_pointer (&valid);
     }
@@ -45,13 +79,15 @@ _fs_names_reserve (const char *wanted)
       for (guint i = 0; ; i++)
         {
           name = g_strdup_printf ("%s_%u", valid, i);
-          if (!g_hash_table_contains (names, name))
+          if (group_is_free (name, n_members))
             break;
           g_free (name);
         }
     }
 
   g_hash_table_add (names, g_strdup (name));
+  for (guint i = 0; n_members > 1 && i < n_members; i++)
+    g_hash_table_add (names, member_name (name, i));
 
   G_UNLOCK (names);
 
@@ -61,15 +97,37 @@ _fs_names_reserve (const char *wanted)
 }
 
 void
-_fs_names_release (const char *name)
+_fs_names_release_group (const char *name,
+                         guint       n_members)
 {
   if (name == NULL)
     return;
 
   G_LOCK (names);
   if (names != NULL)
-    g_hash_table_remove (names, name);
+    {
+      g_hash_table_remove (names, name);
+      for (guint i = 0; n_members > 1 && i < n_members; i++)
+        {
+          g_autofree char *member = member_name (name, i);
+
+          g_hash_table_remove (names, member);
+        }
+    }
   G_UNLOCK (names);
+}
+
+/* Returns: (transfer full): a name no living object holds, now reserved */
+char *
+_fs_names_reserve (const char *wanted)
+{
+  return _fs_names_reserve_group (wanted, 1);
+}
+
+void
+_fs_names_release (const char *name)
+{
+  _fs_names_release_group (name, 1);
 }
 
 /* The name the OS thread carries: @name cut to 15 bytes, at a UTF-8

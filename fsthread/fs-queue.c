@@ -23,6 +23,7 @@
 
 #include "fs-error.h"
 #include "fs-queue-private.h"
+#include "fs-task-private.h"
 
 struct _FsQueue
 {
@@ -139,31 +140,40 @@ slot_free (gpointer data)
   g_free (slot);
 }
 
-static void
-return_item (GTask    *task,
-             FsQueue  *self,
-             gpointer  item)
+static Slot *
+slot_new_item (FsQueue  *self,
+               gpointer  item)
 {
   Slot *slot = g_new0 (Slot, 1);
 
   slot->item = item;
   slot->has_item = TRUE;
   slot->item_free = self->item_free;
-  g_task_return_pointer (task, slot, slot_free);
+  return slot;
 }
 
+/* On the task's context, from a worker: the slot is the result. */
 static void
-return_end (GTask        *task,
-            const GError *error)
+deliver_slot (GTask    *task,
+              gpointer  data)
 {
-  if (error != NULL)
-    g_task_return_error (task, g_error_copy (error));
+  g_task_return_pointer (task, data, slot_free);
+}
+
+/* On the task's context, from a worker: the end, or the generator's error. */
+static void
+deliver_end (GTask    *task,
+             gpointer  data)
+{
+  if (data != NULL)
+    g_task_return_error (task, data);
   else
     g_task_return_pointer (task, g_new0 (Slot, 1), slot_free);
 }
 
 static void
-return_closed (GTask *task)
+deliver_closed (GTask    *task,
+                gpointer  data)
 {
   g_task_return_new_error (task, FS_ERROR, FS_ERROR_CLOSED,
                            "The background generator is closed");
@@ -208,8 +218,8 @@ _fs_queue_push (FsQueue   *self,
     {
       waiter = g_queue_pop_head (&self->async_waiters);
       g_mutex_unlock (&self->mutex);
-      return_item (waiter, self, item);
-      g_object_unref (waiter);
+      _fs_task_complete_in_context (waiter, deliver_slot,
+                                    slot_new_item (self, item), slot_free);
       return TRUE;
     }
 
@@ -257,10 +267,9 @@ _fs_queue_end (FsQueue      *self,
   g_mutex_unlock (&self->mutex);
 
   while ((task = g_queue_pop_head (&waiters)))
-    {
-      return_end (task, error);
-      g_object_unref (task);
-    }
+    _fs_task_complete_in_context (task, deliver_end,
+                                  error != NULL ? g_error_copy (error) : NULL,
+                                  (GDestroyNotify) g_error_free);
 }
 
 static void
@@ -322,7 +331,10 @@ _fs_queue_pop_until (FsQueue       *self,
 
   g_mutex_lock (&self->mutex);
 
-  while (!try_pop_locked (self, item, &ret, error))
+  /* A cancelled call takes nothing, even when items are queued, as GIO
+   * calls do: a consumer told to stop does not drain the stream. */
+  while (!g_cancellable_set_error_if_cancelled (cancellable, error) &&
+         !try_pop_locked (self, item, &ret, error))
     {
       gboolean signalled = TRUE;
 
@@ -336,12 +348,6 @@ _fs_queue_pop_until (FsQueue       *self,
           connected = TRUE;
           g_mutex_lock (&self->mutex);
           continue;
-        }
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ret = FALSE;
-          break;
         }
 
       self->n_waiting_consumers++;
@@ -429,25 +435,22 @@ _fs_queue_pop_async (FsQueue             *self,
   /* An item handed over as the cancellable fires is delivered, not lost. */
   g_task_set_check_cancellable (task, FALSE);
 
+  if (g_cancellable_is_cancelled (cancellable))
+    {
+      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                               "Stopped waiting for the next item");
+      return;
+    }
+
   g_mutex_lock (&self->mutex);
 
   if (try_pop_locked (self, &item, &ret, &error))
     {
       g_mutex_unlock (&self->mutex);
       if (ret)
-        return_item (task, self, item);
-      else if (error != NULL)
-        g_task_return_error (task, error);
+        g_task_return_pointer (task, slot_new_item (self, item), slot_free);
       else
-        return_end (task, NULL);
-      return;
-    }
-
-  if (g_cancellable_is_cancelled (cancellable))
-    {
-      g_mutex_unlock (&self->mutex);
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "Stopped waiting for the next item");
+        deliver_end (task, error);
       return;
     }
 
@@ -517,10 +520,7 @@ _fs_queue_close (FsQueue *self)
   free_items (self, &items);
 
   while ((task = g_queue_pop_head (&waiters)))
-    {
-      return_closed (task);
-      g_object_unref (task);
-    }
+    _fs_task_complete_in_context (task, deliver_closed, NULL, NULL);
 
   return TRUE;
 }

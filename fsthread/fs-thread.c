@@ -12,6 +12,7 @@
 #include "fs-enums.h"
 #include "fs-error.h"
 #include "fs-names-private.h"
+#include "fs-task-private.h"
 #include "fs-thread-private.h"
 
 /**
@@ -646,10 +647,10 @@ fs_thread_main (gpointer data)
   g_cond_broadcast (&self->cond);
   g_mutex_unlock (&self->mutex);
 
-  /* Asynchronous joiners complete on their own main contexts. */
-  for (GList *l = waiters.head; l != NULL; l = l->next)
-    waiter_complete_in_context (l->data);
-  g_queue_clear_full (&waiters, g_object_unref);
+  /* Asynchronous joiners complete on their own main contexts, which also
+   * take over the references. */
+  while (!g_queue_is_empty (&waiters))
+    waiter_complete_in_context (g_queue_pop_head (&waiters));
 
   g_private_set (&current_thread, NULL);
 
@@ -898,10 +899,10 @@ destroy_source (gpointer data)
   g_source_unref (source);
 }
 
-static gboolean
-reap_in_context (gpointer data)
+static void
+reap_in_context (GTask    *task,
+                 gpointer  data)
 {
-  GTask *task = data;
   FsThread *self = g_task_get_source_object (task);
   GError *error = NULL;
 
@@ -910,17 +911,13 @@ reap_in_context (gpointer data)
     g_task_return_boolean (task, TRUE);
   else
     g_task_return_error (task, error);
-
-  return G_SOURCE_REMOVE;
 }
 
+/* @task: (transfer full) */
 static void
 waiter_complete_in_context (GTask *task)
 {
-  GSource *source = g_idle_source_new ();
-
-  g_task_attach_source (task, source, reap_in_context);
-  g_source_unref (source);
+  _fs_task_complete_in_context (task, reap_in_context, NULL, NULL);
 }
 
 /* A GCancellableSourceFunc. */
@@ -992,7 +989,7 @@ _fs_thread_wait_async (FsThread            *self,
   g_mutex_unlock (&self->mutex);
 
   /* Finished already: complete on the next main-loop iteration. */
-  waiter_complete_in_context (task);
+  waiter_complete_in_context (g_steal_pointer (&task));
 }
 
 gboolean
