@@ -22,6 +22,32 @@ loader_free (gpointer data)
   g_free (loader);
 }
 
+/* Only regular files are opened: opening a fifo or a device can block
+ * for ever, where no cancellable reaches. Links are followed. */
+static gboolean
+check_regular (GFile         *file,
+               GCancellable  *cancellable,
+               GError       **error)
+{
+  g_autoptr(GFileInfo) info = NULL;
+
+  info = g_file_query_info (file, G_FILE_ATTRIBUTE_STANDARD_TYPE,
+                            G_FILE_QUERY_INFO_NONE, cancellable, error);
+  if (info == NULL)
+    return FALSE;
+
+  if (g_file_info_get_file_type (info) != G_FILE_TYPE_REGULAR)
+    {
+      g_autofree char *name = g_file_get_parse_name (file);
+
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE,
+                   "%s is not a regular file", name);
+      return FALSE;
+    }
+
+  return TRUE;
+}
+
 static gboolean
 load_files (FsGenerator  *generator,
             gpointer      data,
@@ -40,7 +66,8 @@ load_files (FsGenerator  *generator,
       char *bytes = NULL;
       gsize length = 0;
 
-      if (!g_file_load_contents (file, cancellable, &bytes, &length, NULL, &read_error))
+      if (!check_regular (file, cancellable, &read_error) ||
+          !g_file_load_contents (file, cancellable, &bytes, &length, NULL, &read_error))
         {
           /* Closed while reading: stop quietly, the consumer is gone. */
           if (fs_generator_is_closed (generator))
@@ -74,7 +101,9 @@ load_files (FsGenerator  *generator,
  *
  * A file that cannot be read does not end the stream: its item carries the
  * error, raised by [method@Fs.LoadedFile.get_contents], so errors arrive in
- * order with the files. This producer is written in C, so JavaScript and
+ * order with the files. Only regular files (or links to them) are opened:
+ * a fifo, socket or device gives %G_IO_ERROR_NOT_REGULAR_FILE, since opening
+ * one could block where no cancellable reaches. This producer is written in C, so JavaScript and
  * Python code can consume it from their main loop with
  * [method@Fs.BackgroundGenerator.next_async].
  *

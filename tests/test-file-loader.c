@@ -5,6 +5,8 @@
 
 #include <string.h>
 
+#include <sys/stat.h>
+
 #include <glib/gstdio.h>
 
 #include <fsthread.h>
@@ -121,6 +123,35 @@ test_reads_in_order_with_errors (Fixture       *fixture,
 }
 
 static void
+test_special_files_refused (Fixture       *fixture,
+                            gconstpointer  data)
+{
+  g_autoptr(FsBackgroundGenerator) bg = NULL;
+  g_autofree char *fifo_path = g_build_filename (fixture->dir, "fifo", NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GBytes) bytes = NULL;
+  FsLoadedFile *loaded;
+
+  g_assert_cmpint (mkfifo (fifo_path, 0600), ==, 0);
+  add_file (fixture, "fifo", NULL);
+  add_file (fixture, "after.txt", "after");
+
+  /* Opening the fifo would block with no writer: it is refused instead. */
+  bg = fs_background_generator_new_for_files ((GFile **) fixture->files->pdata,
+                                              fixture->files->len, 1);
+  loaded = next_loaded (bg);
+  g_assert_null (fs_loaded_file_get_contents (loaded, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
+  g_object_unref (loaded);
+
+  loaded = next_loaded (bg);
+  bytes = fs_loaded_file_get_contents (loaded, NULL);
+  g_assert_cmpuint (g_bytes_get_size (bytes), ==, 5);
+  g_object_unref (loaded);
+  g_assert_null (next_loaded (bg));
+}
+
+static void
 test_no_files (Fixture       *fixture,
                gconstpointer  data)
 {
@@ -180,6 +211,7 @@ main (int   argc,
   g_test_add (path, Fixture, NULL, fixture_set_up, func, fixture_tear_down)
 
   ADD ("/file-loader/in-order-with-errors", test_reads_in_order_with_errors);
+  ADD ("/file-loader/special-files-refused", test_special_files_refused);
   ADD ("/file-loader/no-files", test_no_files);
   ADD ("/file-loader/close-mid-stream", test_close_mid_stream);
   ADD ("/file-loader/bad-input", test_bad_input);
