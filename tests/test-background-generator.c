@@ -498,7 +498,9 @@ test_bound_is_exact (gconstpointer data)
 
   /* The generator has made item number `prefetch` and is about to yield
    * it. Nobody consumes: that yield must not return but for the close, so
-   * the generator, which would loop forever, stops at exactly `prefetch`. */
+   * the generator, which would loop forever, stops at exactly `prefetch`.
+   * With the original's bound of `prefetch + 1`, that yield returns and the
+   * generator makes one more item while the close is on its way. */
   fs_test_gate_wait (&s->about_to_yield);
   fs_background_generator_close (bg);
 
@@ -1039,8 +1041,10 @@ test_close_twice (void)
   finish_stream (bg, s, 0);
 }
 
-/* The failure of a GIO call that the close cancelled, through the
- * generator's cancellable, is not a failure of the stream either. */
+/* The generator hands its cancellable to a GIO call, as
+ * fs_generator_get_cancellable() advises, and passes the call's error on.
+ * The close cancels the call: it fails with G_IO_ERROR_CANCELLED, and the
+ * generator stops because the consumer left, which is not a failure. */
 static gboolean
 generate_from_socket (FsGenerator  *generator,
                       gpointer      data,
@@ -1630,7 +1634,6 @@ typedef struct
   Stream                *stream;
   NextResult             results[3];
   GThread               *self;
-  gboolean               default_context_dispatched;
 } ContextJob;
 
 static gpointer
