@@ -13,8 +13,8 @@ packages=(
   # tests: bindings, sanitizers, valgrind
   python3 python3-gi gjs
   clang libclang-rt-14-dev valgrind
-  # documentation
-  gi-docgen
+  # documentation, and the checks of fsthread.doap
+  gi-docgen libxml2-utils raptor2-utils
   # the demo's tests compare with these
   coreutils findutils
 )

@@ -309,7 +309,7 @@ create (guint            prefetch,
  * [method@Fs.Generator.yield] returns, fewer than @prefetch are queued, so
  * with the one the generator makes next there are at most @prefetch.
  *
- * Returns: (transfer full): a new #FsBackgroundGenerator
+ * Returns: (transfer full): a new [class@Fs.BackgroundGenerator]
  *
  * Since: 0.1
  */
@@ -342,7 +342,7 @@ fs_background_generator_new (guint            prefetch,
  * consumer takes them with [method@Fs.BackgroundGenerator.next_value]. This
  * is the constructor bindings use. In C, each item is a `GValue *`.
  *
- * Returns: (transfer full): a new #FsBackgroundGenerator
+ * Returns: (transfer full): a new [class@Fs.BackgroundGenerator]
  *
  * Since: 0.1
  */
@@ -361,7 +361,7 @@ fs_background_generator_new_for_values (guint            prefetch,
 
 /**
  * fs_background_generator_get_name: (get-property name)
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  *
  * The name of the producer thread.
  *
@@ -379,7 +379,7 @@ fs_background_generator_get_name (FsBackgroundGenerator *self)
 
 /**
  * fs_background_generator_get_prefetch: (get-property prefetch)
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  *
  * The bound on items ahead of the consumer.
  *
@@ -397,11 +397,11 @@ fs_background_generator_get_prefetch (FsBackgroundGenerator *self)
 
 /**
  * fs_background_generator_get_thread: (get-property thread)
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  *
  * The producer thread.
  *
- * Returns: (transfer none): the producer's #FsThread
+ * Returns: (transfer none): the producer's [class@Fs.Thread]
  *
  * Since: 0.1
  */
@@ -415,9 +415,9 @@ fs_background_generator_get_thread (FsBackgroundGenerator *self)
 
 /**
  * fs_background_generator_next: (skip)
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  * @item: (out) (transfer full) (optional): the next item
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * Takes the next item, waiting for the generator if none is queued.
@@ -443,10 +443,10 @@ fs_background_generator_next (FsBackgroundGenerator  *self,
 
 /**
  * fs_background_generator_next_timeout: (skip)
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  * @item: (out) (transfer full) (optional): the next item
  * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * As [method@Fs.BackgroundGenerator.next], but the wait ends with
@@ -510,10 +510,11 @@ move_value (GValue *dest,
 
 /**
  * fs_background_generator_next_value:
- * @self: a #FsBackgroundGenerator made with
+ * @self: a [class@Fs.BackgroundGenerator] made with
  *   [ctor@Fs.BackgroundGenerator.new_for_values]
- * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
+ *   to receive the next item
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * As [method@Fs.BackgroundGenerator.next], for a stream of values. When
@@ -535,11 +536,12 @@ fs_background_generator_next_value (FsBackgroundGenerator  *self,
 
 /**
  * fs_background_generator_next_value_timeout:
- * @self: a #FsBackgroundGenerator made with
+ * @self: a [class@Fs.BackgroundGenerator] made with
  *   [ctor@Fs.BackgroundGenerator.new_for_values]
- * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
+ * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
+ *   to receive the next item
  * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * As [method@Fs.BackgroundGenerator.next_value], but the wait ends with
@@ -578,8 +580,8 @@ fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
 
 /**
  * fs_background_generator_next_async:
- * @self: a #FsBackgroundGenerator
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @self: a [class@Fs.BackgroundGenerator]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @callback: (scope async): called on the caller's thread-default main
  *   context with the next item or the end
  * @user_data: data for @callback
@@ -606,8 +608,8 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
 
 /**
  * fs_background_generator_next_finish: (skip)
- * @self: a #FsBackgroundGenerator
- * @result: the #GAsyncResult given to the callback
+ * @self: a [class@Fs.BackgroundGenerator]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
  * @item: (out) (transfer full) (optional): the next item
  * @error: return location for an error
  *
@@ -635,10 +637,11 @@ fs_background_generator_next_finish (FsBackgroundGenerator  *self,
 
 /**
  * fs_background_generator_next_value_finish:
- * @self: a #FsBackgroundGenerator made with
+ * @self: a [class@Fs.BackgroundGenerator] made with
  *   [ctor@Fs.BackgroundGenerator.new_for_values]
- * @result: the #GAsyncResult given to the callback
- * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
+ * @result: the [iface@Gio.AsyncResult] given to the callback
+ * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
+ *   to receive the next item
  * @error: return location for an error
  *
  * Completes [method@Fs.BackgroundGenerator.next_async] for a stream of
@@ -673,7 +676,7 @@ fs_background_generator_next_value_finish (FsBackgroundGenerator  *self,
 
 /**
  * fs_background_generator_close:
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  *
  * Stops the stream: wakes the producer (its yield fails with
  * %FS_ERROR_CLOSED), frees every queued item, cancels the producer's
@@ -700,7 +703,7 @@ fs_background_generator_close (FsBackgroundGenerator *self)
 
 /**
  * fs_background_generator_is_closed:
- * @self: a #FsBackgroundGenerator
+ * @self: a [class@Fs.BackgroundGenerator]
  *
  * Whether [method@Fs.BackgroundGenerator.close] was called.
  *

@@ -116,7 +116,7 @@ fs_error_state_init (FsErrorState *self)
  *
  * Creates an empty error state.
  *
- * Returns: (transfer full): a new #FsErrorState
+ * Returns: (transfer full): a new [class@Fs.ErrorState]
  *
  * Since: 0.1
  */
@@ -135,7 +135,7 @@ fs_error_state_new (void)
  * No object re-raises from it on its own; it is for code that watches the
  * whole process. It lives as long as the process.
  *
- * Returns: (transfer none): the default #FsErrorState
+ * Returns: (transfer none): the default [class@Fs.ErrorState]
  *
  * Since: 0.1
  */
@@ -152,7 +152,7 @@ fs_error_state_get_default (void)
 
 /**
  * fs_error_state_set:
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  * @error: the error to record
  *
  * Appends a copy of @error to the state. Safe to call from any thread.
@@ -177,7 +177,7 @@ fs_error_state_set (FsErrorState *self,
 
 /**
  * fs_error_state_get_has_error: (get-property has-error)
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  *
  * Whether the state holds at least one error.
  *
@@ -193,7 +193,7 @@ fs_error_state_get_has_error (FsErrorState *self)
 
 /**
  * fs_error_state_get_n_errors:
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  *
  * The number of errors in the state.
  *
@@ -217,7 +217,7 @@ fs_error_state_get_n_errors (FsErrorState *self)
 
 /**
  * fs_error_state_dup_errors:
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  *
  * Copies the errors of the state, first received first.
  *
@@ -245,7 +245,7 @@ fs_error_state_dup_errors (FsErrorState *self)
 
 /**
  * fs_error_state_re_raise:
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  * @error: return location for the first error
  *
  * Raises the first error of the state again: every call returns a copy of
@@ -279,7 +279,7 @@ fs_error_state_re_raise (FsErrorState  *self,
 
 /**
  * fs_error_state_clear:
- * @self: a #FsErrorState
+ * @self: a [class@Fs.ErrorState]
  *
  * Removes every error from the state.
  *

@@ -103,11 +103,12 @@ load_files (FsGenerator  *generator,
  * error, raised by [method@Fs.LoadedFile.get_contents], so errors arrive in
  * order with the files. Only regular files (or links to them) are opened:
  * a fifo, socket or device gives %G_IO_ERROR_NOT_REGULAR_FILE, since opening
- * one could block where no cancellable reaches. This producer is written in C, so JavaScript and
- * Python code can consume it from their main loop with
- * [method@Fs.BackgroundGenerator.next_async].
+ * one could block where no cancellable reaches.
  *
- * Returns: (transfer full): a new #FsBackgroundGenerator
+ * The producer is written in C, so JavaScript and Python code can consume it
+ * from their main loop with [method@Fs.BackgroundGenerator.next_async].
+ *
+ * Returns: (transfer full): a new [class@Fs.BackgroundGenerator]
  *
  * Since: 0.1
  */

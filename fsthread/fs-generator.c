@@ -79,7 +79,7 @@ _fs_value_free (gpointer value)
 
 /**
  * fs_generator_yield: (skip)
- * @self: a #FsGenerator
+ * @self: a [class@Fs.Generator]
  * @item: (transfer full) (nullable): the item, any pointer, %NULL included
  * @error: return location for an error
  *
@@ -110,7 +110,7 @@ fs_generator_yield (FsGenerator  *self,
 
 /**
  * fs_generator_yield_value:
- * @self: a #FsGenerator
+ * @self: a [class@Fs.Generator]
  * @value: the item, copied
  * @error: return location for an error
  *
@@ -145,7 +145,7 @@ fs_generator_yield_value (FsGenerator   *self,
 
 /**
  * fs_generator_is_closed:
- * @self: a #FsGenerator
+ * @self: a [class@Fs.Generator]
  *
  * Whether the consumer has closed the stream. A generator that works long
  * between yields polls this (or its cancellable) to stop early.
@@ -165,12 +165,12 @@ fs_generator_is_closed (FsGenerator *self)
 
 /**
  * fs_generator_get_cancellable:
- * @self: a #FsGenerator
+ * @self: a [class@Fs.Generator]
  *
  * The cancellable of the producer's thread, cancelled when the consumer
  * closes the stream: hand it to GIO calls so that they stop too.
  *
- * Returns: (transfer none): the producer's #GCancellable
+ * Returns: (transfer none): the producer's [class@Gio.Cancellable]
  *
  * Since: 0.1
  */

@@ -117,11 +117,11 @@ _fs_loaded_file_new (GFile        *file,
 
 /**
  * fs_loaded_file_get_file: (get-property file)
- * @self: a #FsLoadedFile
+ * @self: a [class@Fs.LoadedFile]
  *
  * The file that was read.
  *
- * Returns: (transfer none): the #GFile
+ * Returns: (transfer none): the [iface@Gio.File]
  *
  * Since: 0.1
  */
@@ -135,7 +135,7 @@ fs_loaded_file_get_file (FsLoadedFile *self)
 
 /**
  * fs_loaded_file_get_contents:
- * @self: a #FsLoadedFile
+ * @self: a [class@Fs.LoadedFile]
  * @error: return location for the read error
  *
  * The contents of the file, or the error reading it gave (its domain and

@@ -275,7 +275,7 @@ fs_multi_thread_init (FsMultiThread *self)
  * Creates a group of @thread_count threads running @func. Nothing starts
  * until [method@Fs.MultiThread.start].
  *
- * Returns: (transfer full): a new #FsMultiThread
+ * Returns: (transfer full): a new [class@Fs.MultiThread]
  *
  * Since: 0.1
  */
@@ -305,7 +305,7 @@ fs_multi_thread_new (const char     *name,
 
 /**
  * fs_multi_thread_get_name: (get-property name)
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * The name of the group.
  *
@@ -323,7 +323,7 @@ fs_multi_thread_get_name (FsMultiThread *self)
 
 /**
  * fs_multi_thread_get_thread_count: (get-property thread-count)
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * How many threads the group runs.
  *
@@ -341,11 +341,11 @@ fs_multi_thread_get_thread_count (FsMultiThread *self)
 
 /**
  * fs_multi_thread_get_cancellable: (get-property cancellable)
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * The cancellable the group's threads share.
  *
- * Returns: (transfer none): the group's #GCancellable
+ * Returns: (transfer none): the group's [class@Gio.Cancellable]
  *
  * Since: 0.1
  */
@@ -359,11 +359,11 @@ fs_multi_thread_get_cancellable (FsMultiThread *self)
 
 /**
  * fs_multi_thread_get_error_state: (get-property error-state)
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * The group's own error state.
  *
- * Returns: (transfer none): the group's #FsErrorState
+ * Returns: (transfer none): the group's [class@Fs.ErrorState]
  *
  * Since: 0.1
  */
@@ -377,7 +377,7 @@ fs_multi_thread_get_error_state (FsMultiThread *self)
 
 /**
  * fs_multi_thread_get_has_error: (get-property has-error)
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * Whether a thread of the current (or last) run failed.
  *
@@ -395,7 +395,7 @@ fs_multi_thread_get_has_error (FsMultiThread *self)
 
 /**
  * fs_multi_thread_dup_errors:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * The errors of the current (or last) run, first failure first.
  *
@@ -414,7 +414,7 @@ fs_multi_thread_dup_errors (FsMultiThread *self)
 
 /**
  * fs_multi_thread_check_and_raise_error:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  * @error: return location for an error
  *
  * Raises the first error of the group's current (or last) run, if any. Only
@@ -437,7 +437,7 @@ fs_multi_thread_check_and_raise_error (FsMultiThread  *self,
 
 /**
  * fs_multi_thread_cancel:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * Triggers the group's cancellable, asking every thread to stop.
  *
@@ -467,7 +467,7 @@ count_alive (FsMultiThread *self)
 
 /**
  * fs_multi_thread_completed:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * Whether no thread of the group is running, as in the original: also
  * %TRUE before the first start.
@@ -486,7 +486,7 @@ fs_multi_thread_completed (FsMultiThread *self)
 
 /**
  * fs_multi_thread_is_alive:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  *
  * Whether any thread of the group is running.
  *
@@ -517,7 +517,7 @@ member_main (FsThread  *thread,
 
 /**
  * fs_multi_thread_start:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  * @error: return location for an error
  *
  * Starts every thread of the group.
@@ -657,8 +657,8 @@ finish_join (FsMultiThread  *self,
 
 /**
  * fs_multi_thread_join:
- * @self: a #FsMultiThread
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @self: a [class@Fs.MultiThread]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * Joins every thread of the group, also when one of them failed, then
@@ -685,9 +685,9 @@ fs_multi_thread_join (FsMultiThread  *self,
 
 /**
  * fs_multi_thread_join_timeout:
- * @self: a #FsMultiThread
+ * @self: a [class@Fs.MultiThread]
  * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * As [method@Fs.MultiThread.join], but the wait for the whole group ends
@@ -771,8 +771,8 @@ member_joined (GObject      *object,
 
 /**
  * fs_multi_thread_join_async:
- * @self: a #FsMultiThread
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @self: a [class@Fs.MultiThread]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @callback: (scope async): called on the caller's thread-default main
  *   context once every thread is joined
  * @user_data: data for @callback
@@ -826,8 +826,8 @@ fs_multi_thread_join_async (FsMultiThread       *self,
 
 /**
  * fs_multi_thread_join_finish:
- * @self: a #FsMultiThread
- * @result: the #GAsyncResult given to the callback
+ * @self: a [class@Fs.MultiThread]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
  * @error: return location for an error
  *
  * Completes [method@Fs.MultiThread.join_async], with the result

@@ -45,8 +45,8 @@
  * (%FS_ERROR_NOT_STARTED) and from the thread itself
  * (%FS_ERROR_WOULD_DEADLOCK). Joining again returns the same result.
  *
- * While it runs, the thread holds a reference to its #FsThread: dropping
- * yours lets the thread run to its end and clean up after itself.
+ * While it runs, the thread holds a reference to its [class@Fs.Thread]:
+ * dropping yours lets the thread run to its end and clean up after itself.
  *
  * Since: 0.1
  */
@@ -334,7 +334,7 @@ fs_thread_init (FsThread *self)
  *
  * @user_data_free runs on the thread that drops the last reference.
  *
- * Returns: (transfer full): a new #FsThread
+ * Returns: (transfer full): a new [class@Fs.Thread]
  *
  * Since: 0.1
  */
@@ -403,12 +403,13 @@ _fs_thread_set_finish_func (FsThread           *self,
 /**
  * fs_thread_get_current:
  *
- * The #FsThread whose target is running on the calling thread, if any. A
- * target that was given extra arguments (as bindings do) uses it to find
- * its thread.
+ * The [class@Fs.Thread] whose target is running on the calling thread, if
+ * any. A target that was given extra arguments (as bindings do) uses it to
+ * find its thread.
  *
- * Returns: (transfer none) (nullable): the calling thread's #FsThread, or
- *   %NULL when the caller is not running an fsthread target
+ * Returns: (transfer none) (nullable): the calling thread's
+ *   [class@Fs.Thread], or %NULL when the caller is not running an fsthread
+ *   target
  *
  * Since: 0.1
  */
@@ -426,7 +427,7 @@ _fs_thread_is_current (FsThread *self)
 
 /**
  * fs_thread_get_name: (get-property name)
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * The name of the thread.
  *
@@ -444,7 +445,7 @@ fs_thread_get_name (FsThread *self)
 
 /**
  * fs_thread_get_index: (get-property index)
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * The index of the thread in its group.
  *
@@ -462,11 +463,11 @@ fs_thread_get_index (FsThread *self)
 
 /**
  * fs_thread_get_cancellable: (get-property cancellable)
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * The cancellable the target polls or hands to GIO.
  *
- * Returns: (transfer none): the thread's #GCancellable
+ * Returns: (transfer none): the thread's [class@Gio.Cancellable]
  *
  * Since: 0.1
  */
@@ -480,11 +481,11 @@ fs_thread_get_cancellable (FsThread *self)
 
 /**
  * fs_thread_get_error_state: (get-property error-state)
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * The thread's own error state.
  *
- * Returns: (transfer none): the thread's #FsErrorState
+ * Returns: (transfer none): the thread's [class@Fs.ErrorState]
  *
  * Since: 0.1
  */
@@ -498,7 +499,7 @@ fs_thread_get_error_state (FsThread *self)
 
 /**
  * fs_thread_get_has_error: (get-property has-error)
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * Whether the current (or last) run of the thread failed.
  *
@@ -516,7 +517,7 @@ fs_thread_get_has_error (FsThread *self)
 
 /**
  * fs_thread_check_and_raise_error:
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * Raises the error of this thread's current (or last) run, if it failed.
  * Only this thread's own error: never one from another thread.
@@ -538,7 +539,7 @@ fs_thread_check_and_raise_error (FsThread  *self,
 
 /**
  * fs_thread_is_alive:
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * Whether the target is running: started, and not returned yet.
  *
@@ -562,7 +563,7 @@ fs_thread_is_alive (FsThread *self)
 
 /**
  * fs_thread_cancel:
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  *
  * Triggers the thread's [property@Fs.Thread:cancellable]. The target decides
  * when to notice; nothing is interrupted by force.
@@ -662,7 +663,7 @@ fs_thread_main (gpointer data)
 
 /**
  * fs_thread_start:
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  * @error: return location for an error
  *
  * Starts the target on a new thread.
@@ -826,8 +827,8 @@ _fs_thread_wait_until (FsThread      *self,
 
 /**
  * fs_thread_join:
- * @self: a #FsThread
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @self: a [class@Fs.Thread]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * Waits until the target has returned, releases the operating-system
@@ -853,9 +854,9 @@ fs_thread_join (FsThread      *self,
 
 /**
  * fs_thread_join_timeout:
- * @self: a #FsThread
+ * @self: a [class@Fs.Thread]
  * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @error: return location for an error
  *
  * As [method@Fs.Thread.join], but the wait ends with %FS_ERROR_TIMED_OUT
@@ -1002,8 +1003,8 @@ _fs_thread_wait_finish (FsThread      *self,
 
 /**
  * fs_thread_join_async:
- * @self: a #FsThread
- * @cancellable: (nullable): a #GCancellable to stop waiting
+ * @self: a [class@Fs.Thread]
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @callback: (scope async): called on the caller's thread-default main
  *   context once the thread is joined
  * @user_data: data for @callback
@@ -1029,8 +1030,8 @@ fs_thread_join_async (FsThread            *self,
 
 /**
  * fs_thread_join_finish:
- * @self: a #FsThread
- * @result: the #GAsyncResult given to the callback
+ * @self: a [class@Fs.Thread]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
  * @error: return location for an error
  *
  * Completes [method@Fs.Thread.join_async], with the result
