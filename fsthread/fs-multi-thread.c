@@ -656,6 +656,53 @@ finish_join (FsMultiThread  *self,
 }
 
 /**
+ * fs_multi_thread_wait:
+ * @self: a #FsMultiThread
+ * @timeout_usec: the longest wait in microseconds, or -1 for no limit
+ *
+ * Waits until no thread of the group is running, for at most
+ * @timeout_usec, and reports which came first. It neither joins nor
+ * raises: bindings wait in slices with it, so that a signal (Ctrl+C) is
+ * seen between two, and then join, which no longer blocks.
+ *
+ * Returns: %TRUE when the group has [method@Fs.MultiThread.completed];
+ *   %FALSE when the timeout passed first, or at once when called from one
+ *   of the group's threads
+ *
+ * Since: 0.1
+ */
+gboolean
+fs_multi_thread_wait (FsMultiThread *self,
+                      gint64         timeout_usec)
+{
+  g_autoptr(GPtrArray) threads = NULL;
+  gint64 end_time;
+
+  g_return_val_if_fail (FS_IS_MULTI_THREAD (self), FALSE);
+
+  g_mutex_lock (&self->mutex);
+  threads = self->threads != NULL ? g_ptr_array_ref (self->threads) : NULL;
+  g_mutex_unlock (&self->mutex);
+
+  if (threads == NULL)
+    return TRUE;
+
+  end_time = _fs_end_time_for_timeout (timeout_usec);
+
+  for (guint i = 0; i < threads->len; i++)
+    {
+      gint64 left = -1;
+
+      if (end_time >= 0)
+        left = MAX (end_time - g_get_monotonic_time (), 0);
+      if (!fs_thread_wait (g_ptr_array_index (threads, i), left))
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+/**
  * fs_multi_thread_join:
  * @self: a [class@Fs.MultiThread]
  * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting

@@ -46,6 +46,9 @@ gboolean       fs_multi_thread_is_alive              (FsMultiThread        *self
 FS_AVAILABLE_IN_ALL
 void           fs_multi_thread_cancel                (FsMultiThread        *self);
 FS_AVAILABLE_IN_ALL
+gboolean       fs_multi_thread_wait                  (FsMultiThread        *self,
+                                                      gint64                timeout_usec);
+FS_AVAILABLE_IN_ALL
 gboolean       fs_multi_thread_join                  (FsMultiThread        *self,
                                                       GCancellable         *cancellable,
                                                       GError              **error);

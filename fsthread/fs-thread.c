@@ -826,6 +826,50 @@ _fs_thread_wait_until (FsThread      *self,
 }
 
 /**
+ * fs_thread_wait:
+ * @self: a #FsThread
+ * @timeout_usec: the longest wait in microseconds, or -1 for no limit
+ *
+ * Waits until the target is not running, for at most @timeout_usec, and
+ * reports which came first. It neither joins nor raises: bindings wait in
+ * slices with it, so that a signal (Ctrl+C) is seen between two, and then
+ * join, which no longer blocks.
+ *
+ * Returns: %TRUE when the target is not running (it returned, or the thread
+ *   was never started); %FALSE when the timeout passed first, or at once
+ *   when called from the thread itself
+ *
+ * Since: 0.1
+ */
+gboolean
+fs_thread_wait (FsThread *self,
+                gint64    timeout_usec)
+{
+  gint64 end_time;
+  gboolean done;
+
+  g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
+
+  if (_fs_thread_is_current (self))
+    return FALSE;
+
+  end_time = _fs_end_time_for_timeout (timeout_usec);
+
+  g_mutex_lock (&self->mutex);
+  while (self->state == STATE_RUNNING)
+    {
+      if (end_time < 0)
+        g_cond_wait (&self->cond, &self->mutex);
+      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
+        break;
+    }
+  done = self->state != STATE_RUNNING;
+  g_mutex_unlock (&self->mutex);
+
+  return done;
+}
+
+/**
  * fs_thread_join:
  * @self: a [class@Fs.Thread]
  * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting

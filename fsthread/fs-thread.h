@@ -63,6 +63,9 @@ gboolean      fs_thread_is_alive              (FsThread             *self);
 FS_AVAILABLE_IN_ALL
 void          fs_thread_cancel                (FsThread             *self);
 FS_AVAILABLE_IN_ALL
+gboolean      fs_thread_wait                  (FsThread             *self,
+                                               gint64                timeout_usec);
+FS_AVAILABLE_IN_ALL
 gboolean      fs_thread_join                  (FsThread             *self,
                                                GCancellable         *cancellable,
                                                GError              **error);

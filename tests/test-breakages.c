@@ -407,9 +407,17 @@ test_join_cannot_be_bounded (void)
   g_clear_error (&error);
 
   g_assert_true (fs_multi_thread_is_alive (group));
+
+  /* A wait that neither joins nor raises, for waiting in slices. */
+  g_assert_false (fs_multi_thread_wait (group, 0));
+  g_assert_false (fs_multi_thread_wait (group, 1000));
+
   fs_test_gate_open (&gate);
+  g_assert_true (fs_multi_thread_wait (group, -1));
+  g_assert_true (fs_multi_thread_completed (group));
   g_assert_true (fs_multi_thread_join (group, NULL, &error));
   g_assert_no_error (error);
+  g_assert_true (fs_multi_thread_wait (group, 0));
   fs_test_gate_clear (&gate);
 }
 

@@ -577,6 +577,52 @@ test_thread_unref_while_running (void)
   counters_free (c);
 }
 
+static gboolean
+wait_self (FsThread  *thread,
+           gpointer   data,
+           GError   **error)
+{
+  /* From the thread itself: FALSE at once, never a wait for ever. */
+  return !fs_thread_wait (thread, -1);
+}
+
+static void
+test_thread_wait (void)
+{
+  Counters *c = counters_new ();
+  g_autoptr(FsThread) selfish = NULL;
+  g_autoptr(GError) error = NULL;
+  FsThread *thread;
+
+  thread = fs_thread_new ("waited", wait_for_release, c, NULL);
+  /* Never started: nothing runs, so nothing to wait for. */
+  g_assert_true (fs_thread_wait (thread, 0));
+
+  g_assert_true (fs_thread_start (thread, NULL));
+  fs_test_gate_wait (&c->started);
+
+  /* Held by the gate: the bounded waits report the timeout, raise nothing. */
+  g_assert_false (fs_thread_wait (thread, 0));
+  g_assert_false (fs_thread_wait (thread, 1000));
+
+  fs_test_gate_open (&c->release);
+  g_assert_true (fs_thread_wait (thread, -1));
+  g_assert_false (fs_thread_is_alive (thread));
+
+  /* It does not join: join still reaps and reports. */
+  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_true (fs_thread_wait (thread, 0));
+  g_object_unref (thread);
+
+  selfish = fs_thread_new ("waits-self", wait_self, NULL, NULL);
+  g_assert_true (fs_thread_start (selfish, NULL));
+  g_assert_true (fs_thread_join (selfish, NULL, &error));
+  g_assert_no_error (error);
+
+  counters_free (c);
+}
+
 /* Asynchronous joins. */
 
 typedef struct
@@ -784,6 +830,7 @@ main (int   argc,
   g_test_add_func ("/thread/properties", test_thread_properties);
   g_test_add_func ("/thread/join-reaps", test_thread_join_reaps);
   g_test_add_func ("/thread/unref-while-running", test_thread_unref_while_running);
+  g_test_add_func ("/thread/wait", test_thread_wait);
   g_test_add_func ("/thread/join-async", test_thread_join_async);
   g_test_add_func ("/thread/join-async-failure", test_thread_join_async_failure);
   g_test_add_func ("/thread/join-async-cancelled", test_thread_join_async_cancelled);
