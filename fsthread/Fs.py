@@ -105,6 +105,9 @@ def _call_target(target, args, kwargs, codes):
     BaseException such as SystemExit, goes to the caller."""
 
     def run(*_ignored):
+        # Which object's target this thread runs, so that a join from
+        # inside can be refused instead of waiting for itself.
+        _running.owner = codes
         try:
             if target is not None:
                 target(*args, **kwargs)
@@ -112,15 +115,29 @@ def _call_target(target, args, kwargs, codes):
             raise
         except BaseException as exc:  # noqa: B902: every failure is reported
             raise _exceptions.to_gerror(exc, codes) from None
+        finally:
+            _running.owner = None
         return True
 
     return run
 
 
+_running = threading.local()
+
+
+def _check_not_inside(owner_codes, what):
+    if getattr(_running, "owner", None) is owner_codes:
+        raise RuntimeError("cannot join %s from one of its own threads" % what)
+
+
 def _wait_in_slices(wait_slice, timeout=None):
-    """Calls wait_slice(usec) until it stops timing out; returns False when
-    `timeout` seconds passed first. Python runs between slices, so pending
-    signal handlers (KeyboardInterrupt) run there."""
+    """Calls wait_slice(usec) until it returns True; returns False when
+    `timeout` seconds passed first. Python runs between slices, so a
+    pending signal handler (Ctrl+C's KeyboardInterrupt) runs there.
+
+    wait_slice must report a timeout by returning False, not by raising: a
+    signal handler that runs while PyGObject builds a GLib.Error would turn
+    the KeyboardInterrupt into a RuntimeError."""
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
         usec = _SLICE_USEC
@@ -129,12 +146,8 @@ def _wait_in_slices(wait_slice, timeout=None):
             if left <= 0:
                 return False
             usec = min(usec, max(int(left * 1e6), 1))
-        try:
-            wait_slice(usec)
+        if wait_slice(usec):
             return True
-        except GLib.Error as error:
-            if not _is_fs_error(error, Fs.Error.TIMED_OUT):
-                raise
 
 
 def total_cpus():
@@ -247,13 +260,14 @@ class Thread(Fs.Thread):
     def join(self, timeout=None):
         """Waits until the target returns, or `timeout` seconds. Never
         raises the target's error: see check_and_raise_error()."""
+        _check_not_inside(self.__dict__["_fs_codes"], "the current thread")
+        if not _wait_in_slices(lambda usec: Fs.Thread.wait(self, usec), timeout):
+            return
         try:
-            _wait_in_slices(lambda usec: Fs.Thread.join_timeout(self, usec, None), timeout)
+            Fs.Thread.join(self, None)
         except GLib.Error as error:
             if _is_fs_error(error, Fs.Error.NOT_STARTED):
                 raise RuntimeError("cannot join thread before it is started") from None
-            if _is_fs_error(error, Fs.Error.WOULD_DEADLOCK):
-                raise RuntimeError("cannot join current thread") from None
             # The target's own failure: join() only waits.
 
     def check_and_raise_error(self):
@@ -322,8 +336,10 @@ class MultiThread(Fs.MultiThread):
 
     def join(self):
         """Joins every thread, then raises the first error, if any."""
+        _check_not_inside(self.__dict__["_fs_codes"], "a group")
+        _wait_in_slices(lambda usec: Fs.MultiThread.wait(self, usec))
         try:
-            _wait_in_slices(lambda usec: Fs.MultiThread.join_timeout(self, usec, None))
+            Fs.MultiThread.join(self, None)
         except GLib.Error as error:
             _raise_from(error)
 
@@ -363,9 +379,25 @@ class BackgroundGenerator:
             raise ValueError("prefetch must be at least 1, not %d" % prefetch)
         self._codes = _owner_codes(self)
         produce = _produce(generator, tuple(args or ()), dict(kwargs or {}), self._codes)
-        self._bg = _RawBackgroundGenerator.new_for_values(
-            prefetch, name or _default_name(generator, "generator"), produce)
+        self._adopt(_RawBackgroundGenerator.new_for_values(
+            prefetch, name or _default_name(generator, "generator"), produce))
+
+    def _adopt(self, bg):
+        self._bg = bg
         _live_generators.add(self)
+
+    @classmethod
+    def new_for_files(cls, files, prefetch=1):
+        """A generator that reads `files` (Gio.File objects) in order on its
+        own thread, in C: each item is an Fs.LoadedFile whose
+        ``get_contents()`` gives the bytes as GLib.Bytes, or raises the
+        file's read error in its place."""
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
+        self = cls.__new__(cls)
+        self._codes = _owner_codes(self)
+        self._adopt(_RawBackgroundGenerator.new_for_files(list(files), prefetch))
+        return self
 
     @property
     def gobject(self):
@@ -390,9 +422,11 @@ class BackgroundGenerator:
         result = []
 
         def wait_slice(usec):
-            ok, value = self._bg.next_value_timeout(usec, None)
-            result.append(ok)
-            result.append(value)
+            ok, value, timed_out = self._bg.try_next_value(usec)
+            if timed_out:
+                return False
+            result[:] = [ok, value]
+            return True
 
         try:
             if not _wait_in_slices(wait_slice, timeout):

@@ -579,6 +579,54 @@ fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
 }
 
 /**
+ * fs_background_generator_try_next_value:
+ * @self: a #FsBackgroundGenerator made with
+ *   [ctor@Fs.BackgroundGenerator.new_for_values]
+ * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
+ * @timeout_usec: the longest wait in microseconds, or -1 for no limit
+ * @timed_out: (out) (optional): set to whether the wait timed out
+ * @error: return location for an error
+ *
+ * As [method@Fs.BackgroundGenerator.next_value_timeout], but a timeout is
+ * not an error: it returns %FALSE with @timed_out set. Bindings wait in
+ * slices with it, so that a signal (Ctrl+C) is seen between two: a signal
+ * handler that runs while a binding builds an exception for a timeout
+ * error could turn it into another exception.
+ *
+ * Returns: %TRUE with @value set to the next item; %FALSE when the wait
+ *   timed out (@timed_out set), at the end of the stream, or with @error
+ *   set when the generator failed or the stream was closed
+ *
+ * Since: 0.1
+ */
+gboolean
+fs_background_generator_try_next_value (FsBackgroundGenerator  *self,
+                                        GValue                 *value,
+                                        gint64                  timeout_usec,
+                                        gboolean               *timed_out,
+                                        GError                **error)
+{
+  g_autoptr(GError) local_error = NULL;
+
+  if (timed_out != NULL)
+    *timed_out = FALSE;
+
+  if (fs_background_generator_next_value_timeout (self, value, timeout_usec, NULL, &local_error))
+    return TRUE;
+
+  if (g_error_matches (local_error, FS_ERROR, FS_ERROR_TIMED_OUT))
+    {
+      if (timed_out != NULL)
+        *timed_out = TRUE;
+      return FALSE;
+    }
+
+  if (local_error != NULL)
+    g_propagate_error (error, g_steal_pointer (&local_error));
+  return FALSE;
+}
+
+/**
  * fs_background_generator_next_async:
  * @self: a [class@Fs.BackgroundGenerator]
  * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting

@@ -63,6 +63,12 @@ gboolean               fs_background_generator_next_value_timeout (FsBackgroundG
                                                                   GCancellable           *cancellable,
                                                                   GError                **error);
 FS_AVAILABLE_IN_ALL
+gboolean               fs_background_generator_try_next_value    (FsBackgroundGenerator  *self,
+                                                                  GValue                 *value,
+                                                                  gint64                  timeout_usec,
+                                                                  gboolean               *timed_out,
+                                                                  GError                **error);
+FS_AVAILABLE_IN_ALL
 gboolean               fs_background_generator_next_value        (FsBackgroundGenerator  *self,
                                                                   GValue                 *value,
                                                                   GCancellable           *cancellable,

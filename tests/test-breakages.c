@@ -376,6 +376,22 @@ yield_after_gate (FsGenerator  *gen,
 }
 
 static gboolean
+yield_value_after_gate (FsGenerator  *gen,
+                        gpointer      data,
+                        GError      **error)
+{
+  GValue value = G_VALUE_INIT;
+  gboolean ok;
+
+  fs_test_gate_wait (data);
+  g_value_init (&value, G_TYPE_INT);
+  g_value_set_int (&value, 42);
+  ok = fs_generator_yield_value (gen, &value, error);
+  g_value_unset (&value);
+  return ok;
+}
+
+static gboolean
 yield_nothing (FsGenerator  *gen,
                gpointer      data,
                GError      **error)
@@ -465,6 +481,34 @@ test_next_cannot_be_bounded (void)
   g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
   g_assert_null (g_value_get_object (&value));
   g_value_unset (&value);
+
+  /* The binding-friendly variant reports a timeout without an error. */
+  {
+    g_autoptr(FsBackgroundGenerator) held = NULL;
+    FsTestGate hold;
+    gboolean timed_out = FALSE;
+
+    fs_test_gate_init (&hold);
+    held = fs_background_generator_new_for_values (1, "held-values", yield_value_after_gate, &hold, NULL);
+    g_assert_false (fs_background_generator_try_next_value (held, &value, 1000, &timed_out, &error));
+    g_assert_no_error (error);
+    g_assert_true (timed_out);
+    g_value_unset (&value);
+
+    fs_test_gate_open (&hold);
+    g_assert_true (fs_background_generator_try_next_value (held, &value, -1, &timed_out, &error));
+    g_assert_no_error (error);
+    g_assert_false (timed_out);
+    g_assert_cmpint (g_value_get_int (&value), ==, 42);
+    g_value_unset (&value);
+
+    g_assert_false (fs_background_generator_try_next_value (held, &value, -1, &timed_out, &error));
+    g_assert_no_error (error);
+    g_assert_false (timed_out);
+    g_value_unset (&value);
+    fs_background_generator_close (held);
+    fs_test_gate_clear (&hold);
+  }
 }
 
 #define N_SPLIT_ITEMS 10000
