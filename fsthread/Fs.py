@@ -125,8 +125,15 @@ def _call_target(target, args, kwargs, codes):
 _running = threading.local()
 
 
-def _check_not_inside(owner_codes, what):
-    if getattr(_running, "owner", None) is owner_codes:
+def _check_not_inside(obj, what):
+    """Refuses a join from inside: from a thread running obj's target, or,
+    for a thread this module did not create (a generator's producer), from
+    that thread itself."""
+    codes = obj.__dict__.get("_fs_codes")
+    inside = codes is not None and getattr(_running, "owner", None) is codes
+    if not inside and isinstance(obj, Fs.Thread):
+        inside = Fs.Thread.get_current() == obj
+    if inside:
         raise RuntimeError("cannot join %s from one of its own threads" % what)
 
 
@@ -260,7 +267,7 @@ class Thread(Fs.Thread):
     def join(self, timeout=None):
         """Waits until the target returns, or `timeout` seconds. Never
         raises the target's error: see check_and_raise_error()."""
-        _check_not_inside(self.__dict__["_fs_codes"], "the current thread")
+        _check_not_inside(self, "the current thread")
         if not _wait_in_slices(lambda usec: Fs.Thread.wait(self, usec), timeout):
             return
         try:
@@ -336,7 +343,7 @@ class MultiThread(Fs.MultiThread):
 
     def join(self):
         """Joins every thread, then raises the first error, if any."""
-        _check_not_inside(self.__dict__["_fs_codes"], "a group")
+        _check_not_inside(self, "a group")
         _wait_in_slices(lambda usec: Fs.MultiThread.wait(self, usec))
         try:
             Fs.MultiThread.join(self, None)
