@@ -40,56 +40,65 @@ class _Exceptions:
 
     An exception raised in a target or generator becomes a GError of its own
     domain whose code names it here, so the same exception object (type,
-    message, traceback) is raised again in the caller. An entry lives as
-    long as the Python object whose thread raised it (or the error state it
-    was set on); after that the GError is raised as a plain GLib.Error.
+    message, traceback) is raised again in the caller. The exception is kept
+    by the _Keeper of the Python object whose thread raised it (or of the
+    error state it was set on), and this table only holds weak references
+    to keepers: a cycle from the exception's traceback back to its owner
+    stays collectable, and nothing is freed while a lock is held. Once the
+    owner is gone the GError is raised as a plain GLib.Error.
     """
 
     def __init__(self):
-        self._lock = threading.Lock()
-        self._by_code = {}
+        # Plain dict operations, atomic under the GIL: no lock that a
+        # weak reference callback could wait for.
+        self._keepers = {}
         self._codes = itertools.count(1)
 
-    def to_gerror(self, exc, owner_codes):
-        with self._lock:
-            code = next(self._codes) % 0x7FFFFFFF or next(self._codes)
-            self._by_code[code] = exc
-        owner_codes.append(code)
+    def to_gerror(self, exc, keeper):
+        code = next(self._codes) % 0x7FFFFFFF or next(self._codes)
+        if keeper is not None:
+            keeper.exceptions[code] = exc
+            keepers = self._keepers
+            keepers[code] = weakref.ref(keeper, lambda _ref, code=code: keepers.pop(code, None))
         text = str(exc)
         message = type(exc).__name__ + (": " + text if text else "")
         return GLib.Error(message, _PY_DOMAIN, code)
 
     def from_gerror(self, error):
         if getattr(error, "domain", None) == _PY_DOMAIN:
-            with self._lock:
-                exc = self._by_code.get(error.code)
-            if exc is not None:
-                return exc
+            ref = self._keepers.get(error.code)
+            keeper = ref() if ref is not None else None
+            if keeper is not None:
+                exc = keeper.exceptions.get(error.code)
+                if exc is not None:
+                    return exc
         return error
-
-    def release(self, codes):
-        with self._lock:
-            for code in codes:
-                self._by_code.pop(code, None)
-        codes.clear()
 
 
 _exceptions = _Exceptions()
 
 
-def _owner_codes(owner):
-    """The list of exception codes an object owns, released with it."""
-    codes = []
-    weakref.finalize(owner, _exceptions.release, codes)
-    return codes
+class _Keeper:
+    """The exceptions raised by an object's threads, alive as long as the
+    object. The C library holds the callbacks: they get a weak reference."""
+
+    __slots__ = ("exceptions", "__weakref__")
+
+    def __init__(self):
+        self.exceptions = {}
 
 
-def _raise_from(error):
-    """Raises the exception a GLib.Error stands for."""
-    exc = _exceptions.from_gerror(error)
-    if exc is error:
-        raise error
-    raise exc.with_traceback(exc.__traceback__)
+def _kept_by(keeper_ref):
+    return keeper_ref() if keeper_ref is not None else None
+
+
+def _is_own_error(error, state):
+    """Whether `error` is the failure that `state` recorded for the run (the
+    target's or generator's own), not an error of the wait or the call."""
+    for recorded in state.dup_errors()[:1]:
+        return (recorded.domain, recorded.code, recorded.message) == (
+            error.domain, error.code, error.message)
+    return False
 
 
 def _is_fs_error(error, code):
@@ -100,21 +109,21 @@ def _default_name(target, fallback):
     return getattr(target, "__name__", None) or fallback
 
 
-def _call_target(target, args, kwargs, codes):
+def _call_target(target, args, kwargs, keeper_ref):
     """Runs a Python target on an fsthread thread; any exception, also a
     BaseException such as SystemExit, goes to the caller."""
 
     def run(*_ignored):
         # Which object's target this thread runs, so that a join from
         # inside can be refused instead of waiting for itself.
-        _running.owner = codes
+        _running.owner = keeper_ref
         try:
             if target is not None:
                 target(*args, **kwargs)
         except GLib.Error:
             raise
         except BaseException as exc:  # noqa: B902: every failure is reported
-            raise _exceptions.to_gerror(exc, codes) from None
+            raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
         finally:
             _running.owner = None
         return True
@@ -129,8 +138,9 @@ def _check_not_inside(obj, what):
     """Refuses a join from inside: from a thread running obj's target, or,
     for a thread this module did not create (a generator's producer), from
     that thread itself."""
-    codes = obj.__dict__.get("_fs_codes")
-    inside = codes is not None and getattr(_running, "owner", None) is codes
+    keeper = obj.__dict__.get("_fs_keeper")
+    owner = getattr(_running, "owner", None)
+    inside = keeper is not None and owner is not None and owner() is keeper
     if not inside and isinstance(obj, Fs.Thread):
         inside = Fs.Thread.get_current() == obj
     if inside:
@@ -149,12 +159,12 @@ def _wait_in_slices(wait_slice, timeout=None):
     while True:
         usec = _SLICE_USEC
         if deadline is not None:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return False
-            usec = min(usec, max(int(left * 1e6), 1))
+            # One try at least: timeout=0 takes what is ready.
+            usec = min(usec, max(int((deadline - time.monotonic()) * 1e6), 0))
         if wait_slice(usec):
             return True
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
 
 
 def total_cpus():
@@ -180,11 +190,11 @@ class ErrorState(Fs.ErrorState):
     def __init__(self):
         super().__init__()
 
-    def _codes(self):
-        codes = self.__dict__.get("_fs_codes")
-        if codes is None:
-            codes = self.__dict__["_fs_codes"] = _owner_codes(self)
-        return codes
+    def _keeper(self):
+        keeper = self.__dict__.get("_fs_keeper")
+        if keeper is None:
+            keeper = self.__dict__["_fs_keeper"] = _Keeper()
+        return keeper
 
     def set(self, error):
         """Records an error: a GLib.Error, an exception or an exc_info tuple."""
@@ -193,7 +203,7 @@ class ErrorState(Fs.ErrorState):
         if not isinstance(error, GLib.Error):
             if not isinstance(error, BaseException):
                 raise TypeError("ErrorState.set() takes an exception, not %r" % (error,))
-            error = _exceptions.to_gerror(error, self._codes())
+            error = _exceptions.to_gerror(error, self._keeper())
         Fs.ErrorState.set(self, error)
 
     @property
@@ -208,10 +218,14 @@ class ErrorState(Fs.ErrorState):
 
     def re_raise(self):
         """Raises the first error again, if there is one."""
+        failure = None
         try:
             Fs.ErrorState.re_raise(self)
         except GLib.Error as error:
-            _raise_from(error)
+            failure = _exceptions.from_gerror(error)
+        if failure is not None:
+            # Outside the except block, which would replace __context__.
+            raise failure
 
     def clear(self):
         """Removes every error."""
@@ -236,11 +250,10 @@ class Thread(Fs.Thread):
     """
 
     def __new__(cls, target=None, name=None, args=(), kwargs=None, *, daemon=None):
-        codes = []
-        run = _call_target(target, tuple(args), dict(kwargs or {}), codes)
+        keeper = _Keeper()
+        run = _call_target(target, tuple(args), dict(kwargs or {}), weakref.ref(keeper))
         self = Fs.Thread.new(name or _default_name(target, "thread"), run)
-        self.__dict__["_fs_codes"] = codes
-        weakref.finalize(self, _exceptions.release, codes)
+        self.__dict__["_fs_keeper"] = keeper
         self.__dict__["_fs_daemon"] = bool(daemon)
         return self
 
@@ -273,16 +286,21 @@ class Thread(Fs.Thread):
         try:
             Fs.Thread.join(self, None)
         except GLib.Error as error:
+            if _is_own_error(error, self.get_error_state()):
+                return  # the target's own failure: join() only waits
             if _is_fs_error(error, Fs.Error.NOT_STARTED):
                 raise RuntimeError("cannot join thread before it is started") from None
             # The target's own failure: join() only waits.
 
     def check_and_raise_error(self):
         """Raises this thread's error, if its target failed."""
+        failure = None
         try:
             Fs.Thread.check_and_raise_error(self)
         except GLib.Error as error:
-            _raise_from(error)
+            failure = _exceptions.from_gerror(error)
+        if failure is not None:
+            raise failure
 
     @property
     def has_error(self):
@@ -311,11 +329,10 @@ class MultiThread(Fs.MultiThread):
     def __new__(cls, target, *args, thread_count=1, name=None, **kwargs):
         if thread_count < 1:
             raise ValueError("thread_count must be at least 1, not %d" % thread_count)
-        codes = []
-        run = _call_target(target, args, kwargs, codes)
+        keeper = _Keeper()
+        run = _call_target(target, args, kwargs, weakref.ref(keeper))
         self = Fs.MultiThread.new(name or _default_name(target, "work"), thread_count, run)
-        self.__dict__["_fs_codes"] = codes
-        weakref.finalize(self, _exceptions.release, codes)
+        self.__dict__["_fs_keeper"] = keeper
         return self
 
     def __init__(self, *args, **kwargs):
@@ -345,17 +362,23 @@ class MultiThread(Fs.MultiThread):
         """Joins every thread, then raises the first error, if any."""
         _check_not_inside(self, "a group")
         _wait_in_slices(lambda usec: Fs.MultiThread.wait(self, usec))
+        failure = None
         try:
             Fs.MultiThread.join(self, None)
         except GLib.Error as error:
-            _raise_from(error)
+            failure = _exceptions.from_gerror(error)
+        if failure is not None:
+            raise failure
 
     def check_and_raise_error(self):
         """Raises the first error of the group's threads, if any."""
+        failure = None
         try:
             Fs.MultiThread.check_and_raise_error(self)
         except GLib.Error as error:
-            _raise_from(error)
+            failure = _exceptions.from_gerror(error)
+        if failure is not None:
+            raise failure
 
 
 MultiThread = override(MultiThread)
@@ -384,8 +407,9 @@ class BackgroundGenerator:
     def __init__(self, generator, prefetch=1, name=None, args=None, kwargs=None):
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1, not %d" % prefetch)
-        self._codes = _owner_codes(self)
-        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}), self._codes)
+        self._keeper = _Keeper()
+        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}),
+                           weakref.ref(self._keeper))
         self._adopt(_RawBackgroundGenerator.new_for_values(
             prefetch, name or _default_name(generator, "generator"), produce))
 
@@ -402,7 +426,7 @@ class BackgroundGenerator:
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1, not %d" % prefetch)
         self = cls.__new__(cls)
-        self._codes = _owner_codes(self)
+        self._keeper = _Keeper()
         self._adopt(_RawBackgroundGenerator.new_for_files(list(files), prefetch))
         return self
 
@@ -435,13 +459,18 @@ class BackgroundGenerator:
             result[:] = [ok, value]
             return True
 
+        failure = None
         try:
             if not _wait_in_slices(wait_slice, timeout):
-                raise TimeoutError("no item within %s seconds" % timeout)
+                failure = TimeoutError("no item within %s seconds" % timeout)
         except GLib.Error as error:
-            if _is_fs_error(error, Fs.Error.CLOSED):
-                raise StopIteration from None
-            _raise_from(error)
+            if _is_fs_error(error, Fs.Error.CLOSED) and not _is_own_error(
+                    error, self._bg.get_thread().get_error_state()):
+                failure = StopIteration()
+            else:
+                failure = _exceptions.from_gerror(error)
+        if failure is not None:
+            raise failure
         if not result[0]:
             raise StopIteration
         return result[1]
@@ -479,7 +508,7 @@ class BackgroundGenerator:
         self.close()
 
 
-def _produce(generator, args, kwargs, codes):
+def _produce(generator, args, kwargs, keeper_ref):
     """The producer: iterates the Python generator on the background
     thread and yields each item, the object itself, into the stream."""
 
@@ -494,7 +523,7 @@ def _produce(generator, args, kwargs, codes):
             # (not a failure), or a GLib.Error of the generator's own.
             raise
         except BaseException as exc:  # noqa: B902: every failure is reported
-            raise _exceptions.to_gerror(exc, codes) from None
+            raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
         finally:
             close = getattr(iterator, "close", None)
             if close is not None:

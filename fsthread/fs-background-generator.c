@@ -578,6 +578,22 @@ fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
   return TRUE;
 }
 
+/* Whether @error is the generator's own failure (recorded by the producer
+ * thread before the end was queued) rather than one of the wait's. */
+static gboolean
+is_generator_error (FsBackgroundGenerator *self,
+                    const GError          *error)
+{
+  g_autoptr(GError) own = NULL;
+
+  if (fs_thread_check_and_raise_error (self->thread, &own))
+    return FALSE;
+
+  return own->domain == error->domain &&
+         own->code == error->code &&
+         g_strcmp0 (own->message, error->message) == 0;
+}
+
 /**
  * fs_background_generator_try_next_value:
  * @self: a #FsBackgroundGenerator made with
@@ -614,7 +630,8 @@ fs_background_generator_try_next_value (FsBackgroundGenerator  *self,
   if (fs_background_generator_next_value_timeout (self, value, timeout_usec, NULL, &local_error))
     return TRUE;
 
-  if (g_error_matches (local_error, FS_ERROR, FS_ERROR_TIMED_OUT))
+  if (g_error_matches (local_error, FS_ERROR, FS_ERROR_TIMED_OUT) &&
+      !is_generator_error (self, local_error))
     {
       if (timed_out != NULL)
         *timed_out = TRUE;
