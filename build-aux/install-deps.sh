@@ -13,6 +13,9 @@ packages=(
   # tests: bindings, sanitizers, valgrind
   python3 python3-gi gjs
   clang libclang-rt-14-dev valgrind
+  # build-aux/sanitizers.sh tsan: apt-get source glib2.0 (GLib's own build
+  # dependencies come with libglib2.0-dev)
+  dpkg-dev
   # documentation, and the checks of fsthread.doap
   gi-docgen libxml2-utils raptor2-utils
   # the demo's tests compare with these

@@ -797,6 +797,15 @@ _fs_thread_wait_until (FsThread      *self,
           break;
         }
 
+      /* Another joiner is releasing the OS thread, which takes
+       * microseconds: wait for it whatever the deadline, rather than spin
+       * on an expired one and keep it from the lock. */
+      if (self->state == STATE_FINISHED)
+        {
+          g_cond_wait (&self->cond, &self->mutex);
+          continue;
+        }
+
       if (g_cancellable_set_error_if_cancelled (cancellable, error))
         {
           ret = FALSE;
@@ -950,6 +959,10 @@ reap_in_context (GTask    *task,
 {
   FsThread *self = g_task_get_source_object (task);
   GError *error = NULL;
+
+  /* The cancellable's source holds the task: destroy it, or a cancellable
+   * that never fires would keep the task and this thread alive. */
+  g_task_set_task_data (task, NULL, NULL);
 
   /* The run has ended: this wait only releases the OS thread. */
   if (_fs_thread_wait_until (self, -1, NULL, &error))

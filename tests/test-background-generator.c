@@ -1827,7 +1827,7 @@ test_values (void)
   FsBackgroundGenerator *bg;
   ValueResult r = { 0 };
 
-  live_boxes = 0;
+  g_atomic_int_set (&live_boxes, 0);
   v.object = g_object_new (G_TYPE_OBJECT, NULL);
   bg = fs_background_generator_new_for_values (1, "bg-values", generate_values, &v,
                                                value_source_released);
@@ -1861,9 +1861,9 @@ test_values (void)
   /* Once the generator has let go of its own, only the received box lives. */
   g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (live_boxes, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 1);
   g_value_unset (&r.value);
-  g_assert_cmpint (live_boxes, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
 
   /* The end, synchronously and asynchronously: the value holds a NULL
    * object. */
@@ -1894,7 +1894,7 @@ test_values_freed_when_not_taken (void)
   GValue value = G_VALUE_INIT;
   FsBackgroundGenerator *bg;
 
-  live_boxes = 0;
+  g_atomic_int_set (&live_boxes, 0);
   v.object = g_object_new (G_TYPE_OBJECT, NULL);
   g_object_add_weak_pointer (v.object, (gpointer *) &v.object);
   bg = fs_background_generator_new_for_values (8, "bg-values-freed", generate_values, &v,
@@ -1912,12 +1912,12 @@ test_values_freed_when_not_taken (void)
    * each, the generator's own are gone. */
   g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
   g_assert_no_error (error);
-  g_assert_cmpint (live_boxes, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 1);
   g_object_unref (v.object);
   g_assert_nonnull (v.object);
 
   fs_background_generator_close (bg);
-  g_assert_cmpint (live_boxes, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
   g_assert_null (v.object);
   g_assert_false (fs_background_generator_next_value (bg, &value, NULL, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
@@ -1925,7 +1925,7 @@ test_values_freed_when_not_taken (void)
 
   g_object_unref (bg);
   g_assert_cmpint (v.user_data_freed, ==, 1);
-  g_assert_cmpint (live_boxes, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
 }
 
 static gboolean
@@ -1953,16 +1953,16 @@ test_values_closed_while_blocked (void)
   FsBackgroundGenerator *bg;
   GValue value = G_VALUE_INIT;
 
-  live_boxes = 0;
+  g_atomic_int_set (&live_boxes, 0);
   bg = fs_background_generator_new_for_values (2, "bg-values-closed",
                                                generate_values_until_closed, &v,
                                                value_source_released);
   g_assert_true (fs_background_generator_next_value (bg, &value, NULL, NULL));
-  g_assert_cmpint (live_boxes, >=, 1);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), >=, 1);
   g_value_unset (&value);
 
   fs_background_generator_close (bg);
-  g_assert_cmpint (live_boxes, ==, 0);
+  g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
   g_assert_error (v.yield_error, FS_ERROR, FS_ERROR_CLOSED);
   g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
 
