@@ -52,6 +52,7 @@ _fs_task_complete_in_context (GTask              *task,
                               GDestroyNotify      data_free)
 {
   Completion *completion = g_new0 (Completion, 1);
+  GMainContext *context;
   GSource *source;
 
   completion->task = task;
@@ -63,6 +64,10 @@ _fs_task_complete_in_context (GTask              *task,
   g_source_set_priority (source, g_task_get_priority (task));
   g_source_set_static_name (source, "[fsthread] complete task");
   g_source_set_callback (source, completion_dispatch, completion, completion_free);
-  g_source_attach (source, g_task_get_context (task));
+  /* Once attached, the completion may run and free the task, and with it
+   * the last hold on the context, before the source is unreffed here. */
+  context = g_main_context_ref (g_task_get_context (task));
+  g_source_attach (source, context);
   g_source_unref (source);
+  g_main_context_unref (context);
 }
