@@ -28,20 +28,23 @@
  * Since fewer than `capacity` items are queued when a push starts, the slot
  * it writes was taken already.
  *
- * How threads wait. A thread with nothing to do first spins (the other
- * side is usually a cache miss away) for at most SPIN_MAX_USEC, less when
- * spinning has not been paying off, then sleeps on a condition under the
- * mutex, after announcing itself: consumers in
+ * How threads wait. A thread with nothing to do first spins, since the
+ * other side is often a cache miss away: for about as long as its recent
+ * waits lasted, at most SPIN_MAX_USEC, and not at all when they were longer
+ * (see spin_learn()); when the other side last ran on the same CPU, it
+ * yields the CPU a few times instead (see spin_init()). Then it sleeps on a
+ * condition under the mutex, after announcing itself: consumers in
  * `n_sleeping` or `n_async`, the producer in `producer_want`, the head it
  * waits for. The other side reads the announcement after each publish or
- * take. Between an announcement and the sleeper's last look at the counters,
- * and between a publish (or take) and the read of the announcements, there
- * is a full fence, so at least one of the two sees the other: no wakeup is
- * lost, and the side that does not sleep pays one fence, not a system call.
+ * take. Between an announcement and the sleeper's last look at the
+ * counters, and between a publish (or take) and the read of the
+ * announcements, there is a full fence, so at least one of the two sees the
+ * other: no wakeup is lost, and the side that does not sleep pays one
+ * fence, not a system call.
  *
  * Only one wakeup of a consumer is in flight at a time (`wake_sent`): the
  * consumer it wakes passes it on if items and sleepers remain. A full queue
- * makes the producer wait until there is room for `batch` items (an eighth
+ * makes the producer wait until there is room for `batch` items (a quarter
  * of the capacity, at least one), so that a fast producer and a fast
  * consumer take turns in batches instead of bouncing on every item; the
  * bound is the same, the producer only waits a little longer than it must.
@@ -54,6 +57,10 @@
 
 #include "config.h"
 
+#ifdef __linux__
+# include <sched.h>
+#endif
+
 #include "fs-error.h"
 #include "fs-queue-private.h"
 #include "fs-task-private.h"
@@ -62,15 +69,21 @@
 #define RING_INITIAL_MAX 1024
 
 /* How long a thread spins, pausing the CPU, before it sleeps: adapted per
- * side of each queue, up to SPIN_MAX_USEC (see spin_learn()). The pauses
- * between two looks at the other side double up to SPIN_BACKOFF_MAX, so
- * that a spinning thread does not keep stealing the cache line the other
- * side writes; the clock is read about every SPIN_CLOCK_EVERY pauses. */
-#define SPIN_MAX_USEC 20
-#define SPIN_MIN_USEC 1
-#define SPIN_PROBE_EVERY 16
+ * side of each queue between 0 and SPIN_MAX_USEC (see spin_learn()). The
+ * pauses between two looks at the other side double up to
+ * SPIN_BACKOFF_MAX, so that a spinning thread does not keep stealing the
+ * cache line the other side writes; the clock is read about every
+ * SPIN_CLOCK_EVERY pauses. Each side notes the CPU it runs on when it
+ * waits, and every SPIN_CPU_EVERY items; a thread whose partner last ran
+ * on its CPU yields it up to SPIN_YIELDS times instead of pausing, except
+ * one wait in SPIN_SLEEP_EVERY, which sleeps at once. */
+#define SPIN_MAX_USEC 50
+#define SPIN_MIN_USEC 4
 #define SPIN_BACKOFF_MAX 32
 #define SPIN_CLOCK_EVERY 64
+#define SPIN_CPU_EVERY 64
+#define SPIN_YIELDS 8
+#define SPIN_SLEEP_EVERY 8
 
 #define CACHE_LINE 64
 
@@ -85,8 +98,9 @@
 /* What a side of the queue learnt about spinning (see spin_learn()). */
 typedef struct
 {
-  guint budget;        /* microseconds; 0: spinning has not paid off */
-  guint skipped;       /* waits that did not spin since */
+  guint budget;        /* microseconds */
+  gint  cpu;           /* the CPU this side last ran on, or -1 */
+  guint shared_waits;  /* waits that found the partner on the same CPU */
 } SpinState;
 
 typedef struct _Ring Ring;
@@ -145,12 +159,13 @@ typedef struct
 
 typedef struct
 {
-  guint    budget;     /* microseconds */
+  gint64   start;      /* when the wait began */
+  gint64   deadline;   /* when the spin ends */
   guint    backoff;    /* pauses per step */
   guint    pauses;     /* since the clock was last read */
-  gint64   deadline;
   gboolean pausing;
-  gboolean spun;       /* whether this wait spins at all */
+  guint    yields;     /* left to do, when the partner shares this CPU */
+  gboolean learn;      /* whether this wait says anything about spinning */
 } Spin;
 
 /* Spinning helps only when the other side can run at the same time. */
@@ -177,28 +192,58 @@ cpu_relax (void)
 #endif
 }
 
-/* Starts a wait. When spinning has not paid off lately, the wait sleeps at
- * once, but one in SPIN_PROBE_EVERY still spins briefly, to notice when it
- * pays again. */
+static inline gint
+current_cpu (void)
+{
+#ifdef __linux__
+  return sched_getcpu ();
+#else
+  return -1;
+#endif
+}
+
+/* Starts a wait of the side @mine for the side @partner. */
 static inline void
 spin_init (Spin      *spin,
-           SpinState *state)
+           SpinState *mine,
+           SpinState *partner)
 {
-  spin->budget = load_relaxed (&state->budget);
-  spin->backoff = 1;
-  spin->pauses = 0;
-  spin->spun = spin_allowed ();
+  guint budget = load_relaxed (&mine->budget);
+  gboolean shared = TRUE;
+  guint yields = SPIN_YIELDS;
 
-  if (spin->spun && spin->budget == 0)
+  if (spin_allowed ())
     {
-      guint skipped = load_relaxed (&state->skipped) + 1;
+      gint cpu = current_cpu ();
 
-      store_relaxed (&state->skipped, skipped);
-      spin->spun = skipped % SPIN_PROBE_EVERY == 0;
+      store_relaxed (&mine->cpu, cpu);
+      shared = cpu >= 0 && cpu == load_relaxed (&partner->cpu);
+      /* Now and then sleep at once: waking up, a thread is put on an idle
+       * CPU if there is one, which threads that keep yielding to each
+       * other are not. */
+      if (shared)
+        {
+          guint n = load_relaxed (&mine->shared_waits) + 1;
+
+          store_relaxed (&mine->shared_waits, n);
+          if (n % SPIN_SLEEP_EVERY == 0)
+            yields = 0;
+        }
     }
 
-  spin->pausing = spin->spun;
-  spin->deadline = spin->spun ? g_get_monotonic_time () + MAX (spin->budget, SPIN_MIN_USEC) : 0;
+  spin->start = g_get_monotonic_time ();
+  spin->deadline = spin->start + budget;
+  spin->backoff = 1;
+  spin->pauses = 0;
+
+  /* The partner last ran on this CPU (or there is only one): pausing would
+   * only keep it from running, and how long the wait takes says little.
+   * Giving it the CPU instead hands over without a sleep, and a thread
+   * that stays runnable lets the scheduler move one of the two to an idle
+   * CPU, if there is one. */
+  spin->pausing = !shared && budget > 0;
+  spin->yields = shared ? yields : 0;
+  spin->learn = !shared;
 }
 
 /* One step of a bounded spin. Returns FALSE when it is time to sleep. */
@@ -206,7 +251,13 @@ static inline gboolean
 spin_step (Spin *spin)
 {
   if (!spin->pausing)
-    return FALSE;
+    {
+      if (spin->yields == 0)
+        return FALSE;
+      spin->yields--;
+      g_thread_yield ();
+      return TRUE;
+    }
 
   for (guint i = 0; i < spin->backoff; i++)
     cpu_relax ();
@@ -224,25 +275,27 @@ spin_step (Spin *spin)
   return TRUE;
 }
 
-/* After a wait: one the spin saw through doubles the budget, one it did
- * not halves it, down to not spinning at all. A thread whose partner is
- * slow, or shares its CPU, soon stops burning time before it sleeps; one
- * whose partner answers within microseconds keeps spinning and never pays
- * for a sleep and a wakeup. */
+/* After a wait that got what it waited for, spun for or slept for: the
+ * budget moves halfway towards twice the time the wait took, or towards 0
+ * when that was more than SPIN_MAX_USEC. So a thread spins about as long
+ * as its waits last when they are short, and does not spin when they are
+ * long (a slow partner). A wait that slept counts too, so a pair that fell
+ * into sleeping on every item, each waiting for the other to wake up,
+ * learns to spin through it. */
 static inline void
 spin_learn (Spin      *spin,
-            SpinState *state,
-            gboolean   success)
+            SpinState *mine)
 {
-  guint b;
+  guint old = load_relaxed (&mine->budget);
+  gint64 took;
+  guint target;
 
-  if (!spin->spun)
+  if (!spin->learn)
     return;
 
-  b = success ? MIN (MAX (spin->budget * 2, SPIN_MIN_USEC), SPIN_MAX_USEC)
-              : spin->budget / 2;
-  if (b != spin->budget)
-    store_relaxed (&state->budget, b);
+  took = g_get_monotonic_time () - spin->start;
+  target = took <= SPIN_MAX_USEC ? CLAMP (2 * took, SPIN_MIN_USEC, SPIN_MAX_USEC) : 0;
+  store_relaxed (&mine->budget, (old + target + (target > old)) / 2);
 }
 
 /* The ring. */
@@ -347,10 +400,12 @@ _fs_queue_new (guint          capacity,
   self = g_aligned_alloc0 (1, sizeof (FsQueue), G_ALIGNOF (FsQueue));
   g_atomic_ref_count_init (&self->ref_count);
   self->capacity = capacity;
-  self->batch = MAX (1, capacity / 8);
+  self->batch = MAX (1, capacity / 4);
   self->item_free = item_free;
   self->producer_spin.budget = SPIN_MAX_USEC;
+  self->producer_spin.cpu = -1;
   self->consumer_spin.budget = SPIN_MAX_USEC;
+  self->consumer_spin.cpu = -1;
   self->ring = ring_new (round_up_pow2 (MIN (capacity, RING_INITIAL_MAX)));
   g_mutex_init (&self->mutex);
   g_cond_init (&self->not_empty);
@@ -612,21 +667,20 @@ wait_for_room (FsQueue *self,
   gboolean closed;
   Spin spin;
 
-  spin_init (&spin, &self->producer_spin);
+  spin_init (&spin, &self->producer_spin, &self->consumer_spin);
   while (spin_step (&spin))
     {
       guint64 head = load_acquire (&self->head);
 
       if (head >= want)
         {
-          spin_learn (&spin, &self->producer_spin, TRUE);
+          spin_learn (&spin, &self->producer_spin);
           self->head_seen = head;
           return TRUE;
         }
       if (load_relaxed (&self->closed))
         return FALSE;
     }
-  spin_learn (&spin, &self->producer_spin, FALSE);
 
   g_mutex_lock (&self->mutex);
   while (!(closed = load_relaxed (&self->closed)))
@@ -639,6 +693,8 @@ wait_for_room (FsQueue *self,
   store_relaxed (&self->producer_want, 0);
   g_mutex_unlock (&self->mutex);
 
+  if (!closed)
+    spin_learn (&spin, &self->producer_spin);
   self->head_seen = load_acquire (&self->head);
   return !closed;
 }
@@ -677,6 +733,9 @@ _fs_queue_push (FsQueue   *self,
   store_relaxed (&ring->slots[tail & ring->mask], item);
   store_release (&self->tail, tail + 1);
   full_fence ();
+
+  if G_UNLIKELY (tail % SPIN_CPU_EVERY == 0)
+    store_relaxed (&self->producer_spin.cpu, current_cpu ());
 
   /* Acquire: a consumer that announced itself reset wake_sent before. */
   if G_UNLIKELY (load_relaxed (&self->n_async) > 0 ||
@@ -772,6 +831,8 @@ try_pop (FsQueue   *self,
   if (ring_take (self, item, &new_head))
     {
       after_take (self, new_head, locked);
+      if G_UNLIKELY (new_head % SPIN_CPU_EVERY == 0)
+        store_relaxed (&self->consumer_spin.cpu, current_cpu ());
       *ret = TRUE;
       return TRUE;
     }
@@ -791,26 +852,20 @@ try_pop (FsQueue   *self,
  * Returns FALSE when the spin is over, or @end_time passed, first. */
 static gboolean
 spin_for_item (FsQueue *self,
+               Spin    *spin,
                gint64   end_time)
 {
-  Spin spin;
-
-  if (end_time >= 0 && g_get_monotonic_time () >= end_time)
+  if (end_time >= 0 && spin->start >= end_time)
     return FALSE;
 
-  spin_init (&spin, &self->consumer_spin);
-  while (spin_step (&spin))
+  while (spin_step (spin))
     {
       if (ring_has_items (self) ||
           load_relaxed (&self->ended) ||
           load_relaxed (&self->closed))
-        {
-          spin_learn (&spin, &self->consumer_spin, TRUE);
-          return TRUE;
-        }
+        return TRUE;
     }
 
-  spin_learn (&spin, &self->consumer_spin, FALSE);
   return FALSE;
 }
 
@@ -824,9 +879,10 @@ _fs_queue_pop_until (FsQueue       *self,
 {
   gulong handler = 0;
   gboolean connected = FALSE;
-  gboolean spun = FALSE;
+  gboolean waited = FALSE;
   gboolean slept = FALSE;
   gboolean ret = FALSE;
+  Spin spin;
 
   for (;;)
     {
@@ -844,10 +900,11 @@ _fs_queue_pop_until (FsQueue       *self,
 
       /* The producer is often about to publish: look again for a moment
        * before paying for a sleep and a wakeup. */
-      if (!spun)
+      if (!waited)
         {
-          spun = TRUE;
-          if (spin_for_item (self, end_time))
+          waited = TRUE;
+          spin_init (&spin, &self->consumer_spin, &self->producer_spin);
+          if (spin_for_item (self, &spin, end_time))
             continue;
         }
 
@@ -891,6 +948,9 @@ _fs_queue_pop_until (FsQueue       *self,
           break;
         }
     }
+
+  if (waited && ret)
+    spin_learn (&spin, &self->consumer_spin);
 
   /* A wakeup this call received, and did not use for an item, goes on to
    * another sleeper. */

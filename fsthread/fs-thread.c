@@ -82,6 +82,7 @@ struct _FsThread
   GCond               cond;
   State               state;
   gboolean            reaping;
+  guint               n_waiting;  /* threads asleep on cond */
   GThread            *gthread;
   GQueue              waiters;
 };
@@ -100,6 +101,38 @@ static GParamSpec *properties[N_PROPS];
 static GPrivate current_thread;
 
 G_DEFINE_FINAL_TYPE (FsThread, fs_thread, G_TYPE_OBJECT)
+
+/* Waits on the condition, counted, so that wake_waiters() can skip the
+ * system call GLib makes for every broadcast when nobody sleeps (the
+ * usual case: a blocking join sleeps in g_thread_join() instead). Called
+ * with the mutex held. */
+static void
+cond_wait (FsThread *self)
+{
+  self->n_waiting++;
+  g_cond_wait (&self->cond, &self->mutex);
+  self->n_waiting--;
+}
+
+static gboolean
+cond_wait_until (FsThread *self,
+                 gint64    end_time)
+{
+  gboolean signalled;
+
+  self->n_waiting++;
+  signalled = g_cond_wait_until (&self->cond, &self->mutex, end_time);
+  self->n_waiting--;
+
+  return signalled;
+}
+
+static void
+wake_waiters (FsThread *self)
+{
+  if (self->n_waiting > 0)
+    g_cond_broadcast (&self->cond);
+}
 
 gint64
 _fs_end_time_for_timeout (gint64 timeout_usec)
@@ -645,7 +678,7 @@ fs_thread_main (gpointer data)
   self->state = STATE_FINISHED;
   waiters = self->waiters;
   g_queue_init (&self->waiters);
-  g_cond_broadcast (&self->cond);
+  wake_waiters (self);
   g_mutex_unlock (&self->mutex);
 
   /* Asynchronous joiners complete on their own main contexts, which also
@@ -732,7 +765,7 @@ wake_on_cancel (GCancellable *cancellable,
                 FsThread     *self)
 {
   g_mutex_lock (&self->mutex);
-  g_cond_broadcast (&self->cond);
+  wake_waiters (self);
   g_mutex_unlock (&self->mutex);
 }
 
@@ -782,27 +815,34 @@ _fs_thread_wait_until (FsThread      *self,
       if (self->state == STATE_JOINED)
         break;
 
-      if (self->state == STATE_FINISHED && !self->reaping)
+      /* Reap the OS thread when the target has returned (microseconds),
+       * or at once when nothing can end this wait early: then the one
+       * sleep is in g_thread_join(), not a sleep on the condition and
+       * another in g_thread_join() after the wakeup. Other joiners
+       * meanwhile wait on the condition, each with its own bounds. */
+      if (!self->reaping &&
+          (self->state == STATE_FINISHED ||
+           (self->state == STATE_RUNNING && end_time < 0 && cancellable == NULL)))
         {
           GThread *gthread = g_steal_pointer (&self->gthread);
 
-          /* The target has returned: this join takes microseconds. */
           self->reaping = TRUE;
           g_mutex_unlock (&self->mutex);
           g_thread_join (gthread);
           g_mutex_lock (&self->mutex);
           self->reaping = FALSE;
           self->state = STATE_JOINED;
-          g_cond_broadcast (&self->cond);
+          wake_waiters (self);
           break;
         }
 
-      /* Another joiner is releasing the OS thread, which takes
-       * microseconds: wait for it whatever the deadline, rather than spin
-       * on an expired one and keep it from the lock. */
+      /* Another joiner is releasing the OS thread of a target that has
+       * returned, which takes microseconds: wait for it whatever the
+       * deadline, rather than spin on an expired one and keep it from the
+       * lock. */
       if (self->state == STATE_FINISHED)
         {
-          g_cond_wait (&self->cond, &self->mutex);
+          cond_wait (self);
           continue;
         }
 
@@ -814,9 +854,9 @@ _fs_thread_wait_until (FsThread      *self,
 
       if (end_time < 0)
         {
-          g_cond_wait (&self->cond, &self->mutex);
+          cond_wait (self);
         }
-      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time) &&
+      else if (!cond_wait_until (self, end_time) &&
                self->state != STATE_FINISHED && self->state != STATE_JOINED)
         {
           g_set_error (error, FS_ERROR, FS_ERROR_TIMED_OUT,
@@ -868,8 +908,8 @@ fs_thread_wait (FsThread *self,
   while (self->state == STATE_RUNNING)
     {
       if (end_time < 0)
-        g_cond_wait (&self->cond, &self->mutex);
-      else if (!g_cond_wait_until (&self->cond, &self->mutex, end_time))
+        cond_wait (self);
+      else if (!cond_wait_until (self, end_time))
         break;
     }
   done = self->state != STATE_RUNNING;
