@@ -514,21 +514,11 @@ slot_new_item (FsQueue  *self,
   return slot;
 }
 
-/* A waiter answered by the queue no longer watches its cancellable: the
- * source, which holds the task (and so the source object), goes now, not
- * when the cancellable fires, which may be never. */
-static void
-forget_cancel_source (GTask *task)
-{
-  g_task_set_task_data (task, NULL, NULL);
-}
-
 /* On the task's context, from a worker: the slot is the result. */
 static void
 deliver_slot (GTask    *task,
               gpointer  data)
 {
-  forget_cancel_source (task);
   g_task_return_pointer (task, data, slot_free);
 }
 
@@ -537,7 +527,6 @@ static void
 deliver_end (GTask    *task,
              gpointer  data)
 {
-  forget_cancel_source (task);
   if (data != NULL)
     g_task_return_error (task, data);
   else
@@ -548,7 +537,6 @@ static void
 deliver_closed (GTask    *task,
                 gpointer  data)
 {
-  forget_cancel_source (task);
   g_task_return_new_error (task, FS_ERROR, FS_ERROR_CLOSED,
                            "The background generator is closed");
 }
@@ -977,21 +965,19 @@ _fs_queue_pop (FsQueue       *self,
 }
 
 static void
-destroy_source (gpointer data)
+return_cancelled (GTask    *task,
+                  gpointer  data)
 {
-  GSource *source = data;
-
-  g_source_destroy (source);
-  g_source_unref (source);
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "Stopped waiting for the next item");
 }
 
-/* A GCancellableSourceFunc. */
-static gboolean
-pop_cancelled (GCancellable *cancellable,
-               gpointer      data)
+/* An FsTaskCancelFunc, on the thread that cancels. */
+static void
+pop_cancelled (gpointer  owner,
+               GTask    *task)
 {
-  GTask *task = data;
-  FsQueue *self = g_object_get_data (G_OBJECT (task), "fs-queue");
+  FsQueue *self = owner;
   gboolean mine;
 
   g_mutex_lock (&self->mutex);
@@ -1000,14 +986,9 @@ pop_cancelled (GCancellable *cancellable,
     store_relaxed (&self->n_async, self->n_async - 1);
   g_mutex_unlock (&self->mutex);
 
+  /* The waiters' reference passes to the completion. */
   if (mine)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "Stopped waiting for the next item");
-      g_object_unref (task);
-    }
-
-  return G_SOURCE_REMOVE;
+    _fs_task_complete_in_context (task, return_cancelled, NULL, NULL);
 }
 
 static void
@@ -1071,16 +1052,13 @@ _fs_queue_pop_async (FsQueue             *self,
   /* The queue outlives its waiters: each holds a reference. */
   g_object_set_data_full (G_OBJECT (task), "fs-queue", _fs_queue_ref (self),
                           (GDestroyNotify) _fs_queue_unref);
-  if (cancellable != NULL)
-    {
-      GSource *source = g_cancellable_source_new (cancellable);
-
-      g_task_attach_source (task, source, (GSourceFunc) pop_cancelled);
-      g_task_set_task_data (task, source, destroy_source);
-    }
   g_queue_push_tail (&self->async_waiters, g_object_ref (task));
 
   g_mutex_unlock (&self->mutex);
+
+  if (cancellable != NULL)
+    _fs_task_watch_cancellable (task, cancellable, pop_cancelled,
+                                _fs_queue_ref (self), (GDestroyNotify) _fs_queue_unref);
 }
 
 gboolean

@@ -17,4 +17,17 @@ void _fs_task_complete_in_context (GTask              *task,
                                    gpointer            data,
                                    GDestroyNotify      data_free);
 
+/* Called on the thread that cancels, with the owner given to
+ * _fs_task_watch_cancellable(): takes @task off the owner's waiters if it
+ * is still there, and then completes it. Must not drop the task's last
+ * reference. */
+typedef void (*FsTaskCancelFunc) (gpointer  owner,
+                                  GTask    *task);
+
+void _fs_task_watch_cancellable (GTask            *task,
+                                 GCancellable     *cancellable,
+                                 FsTaskCancelFunc  func,
+                                 gpointer          owner,
+                                 GDestroyNotify    owner_unref);
+
 G_END_DECLS

@@ -7,6 +7,15 @@
  * an idle source on the task's own main context: the result is returned
  * there, and the task is released there, after the callback.
  *
+ * A waiter with a cancellable is watched by a handler connected to the
+ * cancellable, not by a GCancellableSource: the handler runs on the
+ * thread that cancels, takes the task off its owner's waiters if it is
+ * still there, and completes it through the same idle source. Whoever
+ * takes the task off the waiters completes it, so exactly one of the
+ * worker and the cancellation does. The handler is disconnected when the
+ * task is freed, which never happens inside the handler or under an
+ * owner's lock.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -70,4 +79,78 @@ _fs_task_complete_in_context (GTask              *task,
   g_source_attach (source, context);
   g_source_unref (source);
   g_main_context_unref (context);
+}
+
+typedef struct
+{
+  FsTaskCancelFunc  func;
+  gpointer          owner;
+  GDestroyNotify    owner_unref;
+  GTask            *task;          /* not owned: it disconnects first */
+} Watch;
+
+typedef struct
+{
+  GCancellable *cancellable;
+  gulong        handler;
+} Connection;
+
+static void
+watch_cancelled (GCancellable *cancellable,
+                 gpointer      user_data)
+{
+  Watch *watch = user_data;
+
+  watch->func (watch->owner, watch->task);
+}
+
+static void
+watch_free (gpointer user_data)
+{
+  Watch *watch = user_data;
+
+  watch->owner_unref (watch->owner);
+  g_free (watch);
+}
+
+static void
+connection_free (gpointer user_data)
+{
+  Connection *connection = user_data;
+
+  /* Waits for a handler running on another thread: then neither the task
+   * nor its owner is used any more. */
+  g_cancellable_disconnect (connection->cancellable, connection->handler);
+  g_object_unref (connection->cancellable);
+  g_free (connection);
+}
+
+/* Watches @cancellable for @task, which the caller has already put on the
+ * waiters of @owner: when it fires (at once, if it has), @func runs with
+ * @owner. Call without holding the owner's lock. The task's data is the
+ * connection, released with the task.
+ *
+ * @owner: (transfer full): kept alive while the handler may run
+ */
+void
+_fs_task_watch_cancellable (GTask            *task,
+                            GCancellable     *cancellable,
+                            FsTaskCancelFunc  func,
+                            gpointer          owner,
+                            GDestroyNotify    owner_unref)
+{
+  Connection *connection = g_new0 (Connection, 1);
+  Watch *watch = g_new0 (Watch, 1);
+
+  watch->func = func;
+  watch->owner = owner;
+  watch->owner_unref = owner_unref;
+  watch->task = task;
+
+  connection->cancellable = g_object_ref (cancellable);
+  /* Already cancelled: the handler runs now and the watch is freed at once
+   * (the id is 0, which disconnect ignores). */
+  connection->handler = g_cancellable_connect (cancellable, G_CALLBACK (watch_cancelled),
+                                               watch, watch_free);
+  g_task_set_task_data (task, connection, connection_free);
 }

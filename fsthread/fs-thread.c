@@ -981,17 +981,9 @@ fs_thread_join_timeout (FsThread      *self,
  * two things completes it, both on the task's own main context:
  *  - the worker, when the run ends, takes every waiter off the queue and
  *    schedules reap_in_context() for each;
- *  - the cancellable's source, if it can still take the task off the queue.
+ *  - the cancellable's handler (on the thread that cancels), if it can
+ *    still take the task off the queue: it schedules return_cancelled().
  * Whoever removes the task from the queue completes it. */
-
-static void
-destroy_source (gpointer data)
-{
-  GSource *source = data;
-
-  g_source_destroy (source);
-  g_source_unref (source);
-}
 
 static void
 reap_in_context (GTask    *task,
@@ -999,10 +991,6 @@ reap_in_context (GTask    *task,
 {
   FsThread *self = g_task_get_source_object (task);
   GError *error = NULL;
-
-  /* The cancellable's source holds the task: destroy it, or a cancellable
-   * that never fires would keep the task and this thread alive. */
-  g_task_set_task_data (task, NULL, NULL);
 
   /* The run has ended: this wait only releases the OS thread. */
   if (_fs_thread_wait_until (self, -1, NULL, &error))
@@ -1018,27 +1006,31 @@ waiter_complete_in_context (GTask *task)
   _fs_task_complete_in_context (task, reap_in_context, NULL, NULL);
 }
 
-/* A GCancellableSourceFunc. */
-static gboolean
-waiter_cancelled (GCancellable *cancellable,
-                  gpointer      data)
+static void
+return_cancelled (GTask    *task,
+                  gpointer  data)
 {
-  GTask *task = data;
   FsThread *self = g_task_get_source_object (task);
+
+  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
+                           "Stopped waiting for thread %s", self->name);
+}
+
+/* An FsTaskCancelFunc, on the thread that cancels. */
+static void
+waiter_cancelled (gpointer  owner,
+                  GTask    *task)
+{
+  FsThread *self = owner;
   gboolean mine;
 
   g_mutex_lock (&self->mutex);
   mine = g_queue_remove (&self->waiters, task);
   g_mutex_unlock (&self->mutex);
 
+  /* The waiters' reference passes to the completion. */
   if (mine)
-    {
-      g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                               "Stopped waiting for thread %s", self->name);
-      g_object_unref (task);
-    }
-
-  return G_SOURCE_REMOVE;
+    _fs_task_complete_in_context (task, return_cancelled, NULL, NULL);
 }
 
 void
@@ -1072,15 +1064,11 @@ _fs_thread_wait_async (FsThread            *self,
 
   if (self->state == STATE_RUNNING)
     {
-      if (cancellable != NULL)
-        {
-          GSource *source = g_cancellable_source_new (cancellable);
-
-          g_task_attach_source (task, source, (GSourceFunc) waiter_cancelled);
-          g_task_set_task_data (task, source, destroy_source);
-        }
       g_queue_push_tail (&self->waiters, g_object_ref (task));
       g_mutex_unlock (&self->mutex);
+      if (cancellable != NULL)
+        _fs_task_watch_cancellable (task, cancellable, waiter_cancelled,
+                                    g_object_ref (self), g_object_unref);
       return;
     }
 

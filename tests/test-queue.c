@@ -1007,29 +1007,85 @@ test_queue_pop_async_cancel (void)
   g_assert_cmpint (freed_total, ==, 0);
 }
 
+typedef struct
+{
+  FsQueue      *queue;
+  GCancellable *cancellable;
+  FsTestGate   *gate;
+} CancelRace;
+
+static gpointer
+cancel_racer (gpointer data)
+{
+  CancelRace *race = data;
+
+  fs_test_gate_wait (race->gate);
+  g_cancellable_cancel (race->cancellable);
+  return NULL;
+}
+
+static gpointer
+push_racer (gpointer data)
+{
+  CancelRace *race = data;
+
+  fs_test_gate_wait (race->gate);
+  g_assert_true (_fs_queue_push (race->queue, item (6), NULL));
+  return NULL;
+}
+
 static void
 test_queue_pop_async_cancel_race (void)
 {
-  g_autoptr(GCancellable) cancellable = g_cancellable_new ();
-  PopResult r;
-  FsQueue *queue;
+  guint got_item = 0, got_cancelled = 0;
 
   reset_frees ();
-  queue = _fs_queue_new (2, count_free);
 
-  /* The cancellation has not been dispatched yet when the item comes:
-   * the request takes the item, which is delivered, not lost. */
-  pop_async (queue, cancellable, &r);
-  g_cancellable_cancel (cancellable);
-  g_assert_true (_fs_queue_push (queue, item (6), NULL));
-  assert_popped_async (&r, 6);
+  /* The cancellation, on another thread, races the push: the request ends
+   * either with the item or cancelled, and then the item is still queued.
+   * Never both, never neither: the item is not lost or delivered twice. */
+  for (guint i = 0; i < 2000; i++)
+    {
+      g_autoptr(GCancellable) cancellable = g_cancellable_new ();
+      FsTestGate gate;
+      CancelRace race;
+      GThread *canceller, *pusher;
+      PopResult r;
 
-  /* Let the cancellation's source run: it finds nothing to cancel. */
-  run_pending ();
-  g_assert_cmpint (freed_total, ==, 0);
+      fs_test_gate_init (&gate);
+      race.queue = _fs_queue_new (2, count_free);
+      race.cancellable = cancellable;
+      race.gate = &gate;
 
-  _fs_queue_unref (queue);
-  g_assert_cmpint (freed_total, ==, 0);
+      pop_async (race.queue, cancellable, &r);
+      canceller = g_thread_new ("canceller", cancel_racer, &race);
+      pusher = g_thread_new ("pusher", push_racer, &race);
+      fs_test_gate_open (&gate);
+      g_thread_join (canceller);
+      g_thread_join (pusher);
+
+      wait_done (&r);
+      if (r.error == NULL)
+        {
+          assert_popped_async (&r, 6);
+          got_item++;
+        }
+      else
+        {
+          assert_async_fails (&r, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          assert_pop (race.queue, 6);
+          got_cancelled++;
+        }
+
+      /* Whatever came late finds nothing to do. */
+      run_pending ();
+      g_assert_cmpint (freed_total, ==, 0);
+      _fs_queue_unref (race.queue);
+      g_assert_cmpint (freed_total, ==, 0);
+      fs_test_gate_clear (&gate);
+    }
+
+  g_test_message ("%u requests got the item, %u were cancelled", got_item, got_cancelled);
 }
 
 static void
