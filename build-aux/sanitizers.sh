@@ -244,7 +244,7 @@ case "$mode" in
     setup_build "${common_opts[@]}"
     meson compile -C "$builddir"
     setup_suffix=-valgrind
-    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.02}"
+    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.01}"
     meson test -C "$builddir" --setup valgrind "${suites[@]}" --print-errorlogs --num-processes 2 \
       || status=$?
     # Every error valgrind counts, leaks of kind "definite" included, ends
