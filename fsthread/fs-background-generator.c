@@ -624,6 +624,9 @@ fs_background_generator_try_next_value (FsBackgroundGenerator  *self,
 {
   g_autoptr(GError) local_error = NULL;
 
+  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
   if (timed_out != NULL)
     *timed_out = FALSE;
 

@@ -57,6 +57,9 @@ struct _FsMultiThread
   GMutex        mutex;
   GPtrArray    *threads;
   gboolean      ever_started;
+  /* The members a failed start is cancelling and joining, without the
+   * lock (they may call the group meanwhile): the group is busy. */
+  GPtrArray    *unwinding;
 };
 
 enum {
@@ -460,6 +463,9 @@ count_alive (FsMultiThread *self)
   if (self->threads != NULL)
     for (guint i = 0; i < self->threads->len; i++)
       alive += fs_thread_is_alive (g_ptr_array_index (self->threads, i));
+  if (self->unwinding != NULL)
+    for (guint i = 0; i < self->unwinding->len; i++)
+      alive += fs_thread_is_alive (g_ptr_array_index (self->unwinding, i));
   g_mutex_unlock (&self->mutex);
 
   return alive;
@@ -542,7 +548,7 @@ fs_multi_thread_start (FsMultiThread  *self,
 
   g_mutex_lock (&self->mutex);
 
-  if (self->threads != NULL)
+  if (self->threads != NULL || self->unwinding != NULL)
     {
       g_mutex_unlock (&self->mutex);
       g_set_error (error, FS_ERROR, FS_ERROR_BUSY,
@@ -580,11 +586,17 @@ fs_multi_thread_start (FsMultiThread  *self,
         {
           g_object_unref (thread);
 
-          /* All or nothing: stop and reap the threads already running. */
-          g_cancellable_cancel (self->cancellable);
-          for (guint j = 0; j < threads->len; j++)
-            _fs_thread_wait_until (g_ptr_array_index (threads, j), -1, NULL, NULL);
+          /* All or nothing: stop and reap the threads already running,
+           * without the lock, which their targets may want. */
+          self->unwinding = g_steal_pointer (&threads);
+          g_mutex_unlock (&self->mutex);
 
+          g_cancellable_cancel (self->cancellable);
+          for (guint j = 0; j < self->unwinding->len; j++)
+            _fs_thread_wait_until (g_ptr_array_index (self->unwinding, j), -1, NULL, NULL);
+
+          g_mutex_lock (&self->mutex);
+          threads = g_steal_pointer (&self->unwinding);
           g_mutex_unlock (&self->mutex);
           return FALSE;
         }

@@ -630,7 +630,15 @@ record_failure (FsThread *self,
     fs_error_state_set (self->group_state, error);
   fs_error_state_set (fs_error_state_get_default (), error);
 
-  g_debug ("%s", error->message);
+  if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
+    return;
+
+  /* Messages should be UTF-8, and a log line must be. */
+  {
+    g_autofree char *message = g_utf8_make_valid (error->message, -1);
+
+    g_debug ("%s", message);
+  }
 }
 
 static void waiter_complete_in_context (GTask *task);

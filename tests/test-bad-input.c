@@ -851,16 +851,21 @@ test_try_next_value_error_preset (void)
   GValue value = G_VALUE_INIT;
   gboolean timed_out = TRUE;
 
-  /* No check of its own: a success leaves the error alone, and an end
-   * without an error too. */
+  /* A programmer error like everywhere else: refused before taking
+   * anything, and the error is left alone. */
   bg = fs_background_generator_new_for_values (1, "try-preset", yield_one_value, NULL, NULL);
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*",
+                  g_assert_false (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error)));
+  g_assert_error (error, TEST_ERROR, 1);
+  g_assert_false (G_IS_VALUE (&value));
+
+  /* The item is still there for a proper call. */
+  g_clear_error (&error);
   g_assert_true (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error));
+  g_assert_no_error (error);
   g_assert_false (timed_out);
   g_assert_cmpint (g_value_get_int (&value), ==, 7);
   g_value_unset (&value);
-  g_assert_false (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error));
-  g_value_unset (&value);
-  g_assert_error (error, TEST_ERROR, 1);
 }
 
 int

@@ -370,6 +370,24 @@ test_create_fails_thread (void)
   counters_free (c);
 }
 
+/* The group of test_create_fails_group(), which its targets ask about
+ * themselves while the failed start unwinds. */
+static FsMultiThread *unwinding_group;
+
+static gboolean
+stall_then_ask_group (FsThread  *thread,
+                      gpointer   data,
+                      GError   **error)
+{
+  stall_until_cancelled (thread, data, error);
+
+  /* The start that failed is joining this thread: it must not hold the
+   * group's lock meanwhile. */
+  g_assert_true (fs_multi_thread_is_alive (unwinding_group));
+  g_assert_false (fs_multi_thread_get_has_error (unwinding_group));
+  return TRUE;
+}
+
 static void
 test_create_fails_group (void)
 {
@@ -383,7 +401,8 @@ test_create_fails_group (void)
     return;
 
   c = counters_new ();
-  group = fs_multi_thread_new ("no-room-group", n, stall_until_cancelled, c, counters_data_freed);
+  group = fs_multi_thread_new ("no-room-group", n, stall_then_ask_group, c, counters_data_freed);
+  unwinding_group = group;
   if (!limit_threads (room))
     {
       g_test_skip ("cannot become nobody with a tight RLIMIT_NPROC");
