@@ -200,7 +200,11 @@ n_big=3000
   exit 1
 mkfifo "$tmp/pipe" || exit 1
 
-"${guard[@]}" "$demo" --threads 2 "$big" >"$tmp/pipe" 2>"$tmp/interrupted.err" &
+# --foreground: timeout passes a signal it gets to the demo once; without
+# it, timeout sends it again to its whole process group, and a second
+# SIGINT, after the first was handled, ends the demo at once (as a second
+# Ctrl-C should).
+timeout --foreground --kill-after=10 30 "$demo" --threads 2 "$big" >"$tmp/pipe" 2>"$tmp/interrupted.err" &
 pid=$!
 exec 3<"$tmp/pipe"
 IFS= read -r first_line <&3 || fail "no first line from the demo"
