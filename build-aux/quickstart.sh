@@ -29,8 +29,6 @@ case "$what" in
     "$builddir/examples/fsthread-demo" "$@" >/dev/null
     ;;
   test)
-    # The stress suite runs on its own (meson test --suite stress): it
-    # still finds an intermittent fault, see NEWS.
-    meson test -C "$builddir" --print-errorlogs --num-processes 2 --no-suite stress
+    meson test -C "$builddir" --print-errorlogs --num-processes 2
     ;;
 esac

@@ -258,7 +258,7 @@ def main():
                 return c
         return None
 
-    print("\nTargets (issue 4), from the medians above:")
+    print("\nTargets, from the medians above:")
     for prefetch in items:
         mine = find("py_handoff", prefetch=prefetch)["ns_per_item"]
         base = find("py_baseline_queue", prefetch=prefetch)["ns_per_item"]

@@ -1105,7 +1105,7 @@ print_targets (void)
   Result *gaq = find_result ("baseline_gasyncqueue", NULL);
   Result *r, *b;
 
-  printf ("\nTargets (issue 4), from the medians above:\n");
+  printf ("\nTargets, from the medians above:\n");
 
   if (gaq != NULL)
     for (guint i = 0; i < G_N_ELEMENTS (handoff_prefetches); i++)
