@@ -63,6 +63,7 @@ struct _FsThread
   GObject             parent_instance;
 
   char               *name;
+  char                os_name[16];  /* name cut to 15 bytes, for the OS */
   guint               name_reserved : 1;
   guint               index;
   GCancellable       *cancellable;
@@ -192,6 +193,12 @@ fs_thread_constructed (GObject *object)
       self->name = _fs_names_reserve ("thread");
       self->name_reserved = TRUE;
     }
+  /* Made here, so that the new thread allocates nothing to name itself. */
+  {
+    g_autofree char *os_name = _fs_names_os_name (self->name);
+
+    g_strlcpy (self->os_name, os_name, sizeof self->os_name);
+  }
   if (self->cancellable == NULL)
     self->cancellable = g_cancellable_new ();
 }
@@ -612,11 +619,9 @@ fs_thread_cancel (FsThread *self)
 }
 
 static void
-set_os_name (const char *name)
+set_os_name (const char *os_name)
 {
 #ifdef HAVE_PTHREAD_SETNAME_NP
-  g_autofree char *os_name = _fs_names_os_name (name);
-
   pthread_setname_np (pthread_self (), os_name);
 #endif
 }
@@ -652,7 +657,7 @@ fs_thread_main (gpointer data)
   GQueue waiters = G_QUEUE_INIT;
 
   g_private_set (&current_thread, self);
-  set_os_name (self->name);
+  set_os_name (self->os_name);
 
   if (self->func != NULL)
     ok = self->func (self, self->user_data, &error);
