@@ -464,25 +464,40 @@ class BackgroundGenerator:
             if not _wait_in_slices(wait_slice, timeout):
                 failure = TimeoutError("no item within %s seconds" % timeout)
         except GLib.Error as error:
-            if _is_fs_error(error, Fs.Error.CLOSED) and not _is_own_error(
-                    error, self._bg.get_thread().get_error_state()):
-                failure = StopIteration()
-            else:
-                failure = _exceptions.from_gerror(error)
+            failure = self._failure(error)
         if failure is not None:
             raise failure
         if not result[0]:
             raise StopIteration
         return result[1]
 
+    def _failure(self, error):
+        """What the consumer raises for a GLib.Error of try_next_value():
+        StopIteration when the stream was closed, else the generator's
+        exception (or the error itself)."""
+        if _is_fs_error(error, Fs.Error.CLOSED) and not _is_own_error(
+                error, self._bg.get_thread().get_error_state()):
+            return StopIteration()
+        return _exceptions.from_gerror(error)
+
     def iterator(self):
         """Yields the items until the end of the stream."""
+        # next() without a timeout, inlined: a loop of slices, between which
+        # Python runs (and with it a pending KeyboardInterrupt).
+        try_next_value = self._bg.try_next_value
         while True:
             try:
-                item = self.next()
-            except StopIteration:
+                ok, value, timed_out = try_next_value(_SLICE_USEC)
+            except GLib.Error as error:
+                failure = self._failure(error)
+                if isinstance(failure, StopIteration):
+                    return
+                raise failure from None
+            if timed_out:
+                continue
+            if not ok:
                 return
-            yield item
+            yield value
 
     def __iter__(self):
         return self.iterator()
@@ -513,11 +528,16 @@ def _produce(generator, args, kwargs, keeper_ref):
     thread and yields each item, the object itself, into the stream."""
 
     def produce(sink, *_ignored):
-        iterator = None
+        iterator = value = None
         try:
             iterator = iter(generator(*args, **kwargs))
+            # One GValue for every item: yield_value() copies it.
+            value = GObject.Value(GObject.TYPE_PYOBJECT)
+            yield_value = sink.yield_value
             for item in iterator:
-                sink.yield_value(GObject.Value(GObject.TYPE_PYOBJECT, item))
+                value.set_value(item)
+                del item
+                yield_value(value)
         except GLib.Error:
             # Raised by yield_value() when the consumer closed the stream
             # (not a failure), or a GLib.Error of the generator's own.
@@ -525,6 +545,10 @@ def _produce(generator, args, kwargs, keeper_ref):
         except BaseException as exc:  # noqa: B902: every failure is reported
             raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
         finally:
+            # Not even the last item stays with this frame, which a
+            # traceback may keep.
+            if value is not None:
+                value.unset()
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
