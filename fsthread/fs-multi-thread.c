@@ -567,7 +567,7 @@ fs_multi_thread_start (FsMultiThread  *self,
 
   for (guint i = 0; i < self->thread_count; i++)
     {
-      g_autofree char *thread_name = NULL;
+      char *thread_name;
       FsThread *thread;
 
       if (self->thread_count == 1)
@@ -575,6 +575,7 @@ fs_multi_thread_start (FsMultiThread  *self,
       else
         thread_name = g_strdup_printf ("%s_%u", self->name, i);
 
+      /* The name, valid UTF-8 as the group's is, passes to the member. */
       thread = _fs_thread_new_member (thread_name, i,
                                       self->cancellable,
                                       self->error_state,

@@ -27,6 +27,20 @@ member_name (const char *base,
   return g_strdup_printf ("%s_%u", base, index);
 }
 
+/* NAME_INDEX without an allocation when it fits @buf: to look up or
+ * remove, not to keep. */
+static const char *
+format_member (char        *buf,
+               gsize        size,
+               const char  *base,
+               guint        index,
+               char       **heap)
+{
+  if ((gsize) g_snprintf (buf, size, "%s_%u", base, index) < size)
+    return buf;
+  return *heap = member_name (base, index);
+}
+
 /* Whether @base, and for a group of several members each member's name,
  * are all free. Called with the lock held. */
 static gboolean
@@ -38,9 +52,10 @@ group_is_free (const char *base,
 
   for (guint i = 0; n_members > 1 && i < n_members; i++)
     {
-      g_autofree char *member = member_name (base, i);
+      char buf[128];
+      g_autofree char *heap = NULL;
 
-      if (g_hash_table_contains (names, member))
+      if (g_hash_table_contains (names, format_member (buf, sizeof buf, base, i, &heap)))
         return FALSE;
     }
 
@@ -109,9 +124,10 @@ _fs_names_release_group (const char *name,
       g_hash_table_remove (names, name);
       for (guint i = 0; n_members > 1 && i < n_members; i++)
         {
-          g_autofree char *member = member_name (name, i);
+          char buf[128];
+          g_autofree char *heap = NULL;
 
-          g_hash_table_remove (names, member);
+          g_hash_table_remove (names, format_member (buf, sizeof buf, name, i, &heap));
         }
     }
   G_UNLOCK (names);

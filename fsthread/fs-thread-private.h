@@ -15,7 +15,8 @@ typedef void (*FsThreadFinishFunc) (FsThread     *thread,
                                     const GError *error,
                                     gpointer      data);
 
-FsThread *_fs_thread_new_member      (const char          *exact_name,
+/* @exact_name: (transfer full): valid UTF-8 */
+FsThread *_fs_thread_new_member      (char                *exact_name,
                                       guint                index,
                                       GCancellable        *cancellable,
                                       FsErrorState        *group_state,

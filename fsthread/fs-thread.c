@@ -67,7 +67,7 @@ struct _FsThread
   guint               name_reserved : 1;
   guint               index;
   GCancellable       *cancellable;
-  FsErrorState       *error_state;
+  FsErrorState       *error_state;  /* made when first needed (atomic) */
   FsErrorState       *group_state;
 
   FsThreadFunc        func;
@@ -100,6 +100,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static GPrivate current_thread;
+/* Set while _fs_thread_new_member() builds a member. */
+static GPrivate constructing_member;
 
 G_DEFINE_FINAL_TYPE (FsThread, fs_thread, G_TYPE_OBJECT)
 
@@ -145,6 +147,36 @@ _fs_end_time_for_timeout (gint64 timeout_usec)
   return g_get_monotonic_time () + timeout_usec;
 }
 
+/* The thread's error state, made on first use: most threads never fail,
+ * and nobody asks. */
+static FsErrorState *
+ensure_error_state (FsThread *self)
+{
+  FsErrorState *state = g_atomic_pointer_get (&self->error_state);
+
+  if G_UNLIKELY (state == NULL)
+    {
+      FsErrorState *fresh = fs_error_state_new ();
+
+      if (g_atomic_pointer_compare_and_exchange (&self->error_state, NULL, fresh))
+        return fresh;
+      g_object_unref (fresh);
+      state = g_atomic_pointer_get (&self->error_state);
+    }
+
+  return state;
+}
+
+/* Raises the run's own error, if any: %TRUE when there is none. */
+static gboolean
+re_raise_own (FsThread  *self,
+              GError   **error)
+{
+  FsErrorState *state = g_atomic_pointer_get (&self->error_state);
+
+  return state == NULL || fs_error_state_re_raise (state, error);
+}
+
 static void
 fs_thread_finalize (GObject *object)
 {
@@ -181,6 +213,16 @@ fs_thread_finalize (GObject *object)
   G_OBJECT_CLASS (fs_thread_parent_class)->finalize (object);
 }
 
+/* Made when the object is built, so that the new thread allocates
+ * nothing to name itself. */
+static void
+set_os_name_field (FsThread *self)
+{
+  g_autofree char *os_name = _fs_names_os_name (self->name);
+
+  g_strlcpy (self->os_name, os_name, sizeof self->os_name);
+}
+
 static void
 fs_thread_constructed (GObject *object)
 {
@@ -188,17 +230,16 @@ fs_thread_constructed (GObject *object)
 
   G_OBJECT_CLASS (fs_thread_parent_class)->constructed (object);
 
+  /* A member: _fs_thread_new_member() sets the rest. */
+  if (g_private_get (&constructing_member) != NULL)
+    return;
+
   if (self->name == NULL)
     {
       self->name = _fs_names_reserve ("thread");
       self->name_reserved = TRUE;
     }
-  /* Made here, so that the new thread allocates nothing to name itself. */
-  {
-    g_autofree char *os_name = _fs_names_os_name (self->name);
-
-    g_strlcpy (self->os_name, os_name, sizeof self->os_name);
-  }
+  set_os_name_field (self);
   if (self->cancellable == NULL)
     self->cancellable = g_cancellable_new ();
 }
@@ -226,7 +267,7 @@ fs_thread_get_property (GObject    *object,
       break;
 
     case PROP_ERROR_STATE:
-      g_value_set_object (value, self->error_state);
+      g_value_set_object (value, ensure_error_state (self));
       break;
 
     case PROP_HAS_ERROR:
@@ -356,7 +397,6 @@ fs_thread_init (FsThread *self)
   g_mutex_init (&self->mutex);
   g_cond_init (&self->cond);
   g_queue_init (&self->waiters);
-  self->error_state = fs_error_state_new ();
   self->state = STATE_NEW;
 }
 
@@ -400,7 +440,7 @@ fs_thread_new (const char     *name,
 }
 
 FsThread *
-_fs_thread_new_member (const char     *exact_name,
+_fs_thread_new_member (char           *exact_name,
                        guint           index,
                        GCancellable   *cancellable,
                        FsErrorState   *group_state,
@@ -413,10 +453,15 @@ _fs_thread_new_member (const char     *exact_name,
   g_return_val_if_fail (exact_name != NULL, NULL);
   g_return_val_if_fail (G_IS_CANCELLABLE (cancellable), NULL);
 
-  self = g_object_new (FS_TYPE_THREAD,
-                       "name", exact_name,
-                       NULL);
-  g_set_object (&self->cancellable, cancellable);
+  /* Not through the name property, nor with a cancellable of its own that
+   * the group's would replace at once: a group makes its members on every
+   * start. */
+  g_private_set (&constructing_member, GINT_TO_POINTER (TRUE));
+  self = g_object_new (FS_TYPE_THREAD, NULL);
+  g_private_set (&constructing_member, NULL);
+  self->name = exact_name;
+  set_os_name_field (self);
+  self->cancellable = g_object_ref (cancellable);
   self->index = index;
   self->group_state = group_state != NULL ? g_object_ref (group_state) : NULL;
   self->func = func;
@@ -534,7 +579,7 @@ fs_thread_get_error_state (FsThread *self)
 {
   g_return_val_if_fail (FS_IS_THREAD (self), NULL);
 
-  return self->error_state;
+  return ensure_error_state (self);
 }
 
 /**
@@ -550,9 +595,12 @@ fs_thread_get_error_state (FsThread *self)
 gboolean
 fs_thread_get_has_error (FsThread *self)
 {
+  FsErrorState *state;
+
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
 
-  return fs_error_state_get_has_error (self->error_state);
+  state = g_atomic_pointer_get (&self->error_state);
+  return state != NULL && fs_error_state_get_has_error (state);
 }
 
 /**
@@ -574,7 +622,7 @@ fs_thread_check_and_raise_error (FsThread  *self,
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return fs_error_state_re_raise (self->error_state, error);
+  return re_raise_own (self, error);
 }
 
 /**
@@ -630,7 +678,7 @@ static void
 record_failure (FsThread *self,
                 GError   *error)
 {
-  fs_error_state_set (self->error_state, error);
+  fs_error_state_set (ensure_error_state (self), error);
   if (self->group_state != NULL)
     fs_error_state_set (self->group_state, error);
   fs_error_state_set (fs_error_state_get_default (), error);
@@ -747,7 +795,10 @@ fs_thread_start (FsThread  *self,
   previous = self->state;
   if (previous == STATE_JOINED)
     {
-      fs_error_state_clear (self->error_state);
+      FsErrorState *state = g_atomic_pointer_get (&self->error_state);
+
+      if (state != NULL)
+        fs_error_state_clear (state);
       /* Members share their group's cancellable: the group resets it. */
       if (self->group_state == NULL)
         g_cancellable_reset (self->cancellable);
@@ -987,7 +1038,7 @@ fs_thread_join_timeout (FsThread      *self,
   if (!_fs_thread_wait_until (self, _fs_end_time_for_timeout (timeout_usec), cancellable, error))
     return FALSE;
 
-  return fs_error_state_re_raise (self->error_state, error);
+  return re_raise_own (self, error);
 }
 
 /* Asynchronous joins. A waiter is a GTask in self->waiters. Exactly one of
@@ -1153,5 +1204,5 @@ fs_thread_join_finish (FsThread      *self,
   if (!g_task_propagate_boolean (G_TASK (result), error))
     return FALSE;
 
-  return fs_error_state_re_raise (self->error_state, error);
+  return re_raise_own (self, error);
 }
