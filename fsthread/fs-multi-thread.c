@@ -57,9 +57,8 @@ struct _FsMultiThread
   GMutex        mutex;
   GPtrArray    *threads;
   gboolean      ever_started;
-  /* The members a failed start is cancelling and joining, without the
-   * lock (they may call the group meanwhile): the group is busy. */
-  GPtrArray    *unwinding;
+  /* A start is resetting the group without the lock: it is busy. */
+  gboolean      starting;
 };
 
 enum {
@@ -463,9 +462,6 @@ count_alive (FsMultiThread *self)
   if (self->threads != NULL)
     for (guint i = 0; i < self->threads->len; i++)
       alive += fs_thread_is_alive (g_ptr_array_index (self->threads, i));
-  if (self->unwinding != NULL)
-    for (guint i = 0; i < self->unwinding->len; i++)
-      alive += fs_thread_is_alive (g_ptr_array_index (self->unwinding, i));
   g_mutex_unlock (&self->mutex);
 
   return alive;
@@ -548,7 +544,7 @@ fs_multi_thread_start (FsMultiThread  *self,
 
   g_mutex_lock (&self->mutex);
 
-  if (self->threads != NULL || self->unwinding != NULL)
+  if (self->threads != NULL || self->starting)
     {
       g_mutex_unlock (&self->mutex);
       g_set_error (error, FS_ERROR, FS_ERROR_BUSY,
@@ -557,8 +553,14 @@ fs_multi_thread_start (FsMultiThread  *self,
       return FALSE;
     }
 
+  /* Without the lock: a reset waits for the handlers of the cancellable
+   * that run meanwhile, and they may call the group. */
+  self->starting = TRUE;
+  g_mutex_unlock (&self->mutex);
   fs_error_state_clear (self->error_state);
   g_cancellable_reset (self->cancellable);
+  g_mutex_lock (&self->mutex);
+  self->starting = FALSE;
 
   if (self->closure == NULL)
     self->closure = _fs_closure_new (NULL, NULL, NULL);
@@ -588,16 +590,19 @@ fs_multi_thread_start (FsMultiThread  *self,
           g_object_unref (thread);
 
           /* All or nothing: stop and reap the threads already running,
-           * without the lock, which their targets may want. */
-          self->unwinding = g_steal_pointer (&threads);
+           * without the lock, which their targets may want. Until then
+           * they are the group's run, which waits and joins see (a join
+           * meanwhile reports the cancelled run) and a start refuses. */
+          self->threads = g_ptr_array_ref (threads);
           g_mutex_unlock (&self->mutex);
 
           g_cancellable_cancel (self->cancellable);
-          for (guint j = 0; j < self->unwinding->len; j++)
-            _fs_thread_wait_until (g_ptr_array_index (self->unwinding, j), -1, NULL, NULL);
+          for (guint j = 0; j < threads->len; j++)
+            _fs_thread_wait_until (g_ptr_array_index (threads, j), -1, NULL, NULL);
 
           g_mutex_lock (&self->mutex);
-          threads = g_steal_pointer (&self->unwinding);
+          if (self->threads == threads)
+            g_clear_pointer (&self->threads, g_ptr_array_unref);
           g_mutex_unlock (&self->mutex);
           return FALSE;
         }

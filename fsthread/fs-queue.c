@@ -76,7 +76,9 @@
  * SPIN_CLOCK_EVERY pauses. Each side notes the CPU it runs on when it
  * waits, and every SPIN_CPU_EVERY items; a thread whose partner last ran
  * on its CPU yields it up to SPIN_YIELDS times instead of pausing, except
- * one wait in SPIN_SLEEP_EVERY, which sleeps at once. */
+ * one wait in SPIN_SLEEP_EVERY, which sleeps at once. A side whose budget
+ * fell to 0 spins for SPIN_MIN_USEC one wait in SPIN_PROBE_EVERY. No spin
+ * outlasts the deadline of a timed wait. */
 #define SPIN_MAX_USEC 50
 #define SPIN_MIN_USEC 4
 #define SPIN_BACKOFF_MAX 32
@@ -84,6 +86,7 @@
 #define SPIN_CPU_EVERY 64
 #define SPIN_YIELDS 8
 #define SPIN_SLEEP_EVERY 8
+#define SPIN_PROBE_EVERY 16
 
 #define CACHE_LINE 64
 
@@ -101,6 +104,7 @@ typedef struct
   guint budget;        /* microseconds */
   gint  cpu;           /* the CPU this side last ran on, or -1 */
   guint shared_waits;  /* waits that found the partner on the same CPU */
+  guint idle_waits;    /* waits that started with a budget of 0 */
 } SpinState;
 
 typedef struct _Ring Ring;
@@ -163,6 +167,7 @@ typedef struct
   gint64   deadline;   /* when the spin ends */
   guint    backoff;    /* pauses per step */
   guint    pauses;     /* since the clock was last read */
+  gint64   end_time;   /* the caller's deadline, or -1 */
   gboolean pausing;
   guint    yields;     /* left to do, when the partner shares this CPU */
   gboolean learn;      /* whether this wait says anything about spinning */
@@ -202,11 +207,13 @@ current_cpu (void)
 #endif
 }
 
-/* Starts a wait of the side @mine for the side @partner. */
+/* Starts a wait of the side @mine for the side @partner, which ends by
+ * @end_time (or -1) at the latest. */
 static inline void
 spin_init (Spin      *spin,
            SpinState *mine,
-           SpinState *partner)
+           SpinState *partner,
+           gint64     end_time)
 {
   guint budget = load_relaxed (&mine->budget);
   gboolean shared = TRUE;
@@ -231,8 +238,22 @@ spin_init (Spin      *spin,
         }
     }
 
+  /* A side that stopped spinning (its waits were long) tries a short spin
+   * now and then, to notice when they are short again. */
+  if (budget == 0)
+    {
+      guint n = load_relaxed (&mine->idle_waits) + 1;
+
+      store_relaxed (&mine->idle_waits, n);
+      if (n % SPIN_PROBE_EVERY == 0)
+        budget = SPIN_MIN_USEC;
+    }
+
   spin->start = g_get_monotonic_time ();
   spin->deadline = spin->start + budget;
+  spin->end_time = end_time;
+  if (end_time >= 0 && end_time < spin->deadline)
+    spin->deadline = end_time;
   spin->backoff = 1;
   spin->pauses = 0;
 
@@ -253,6 +274,9 @@ spin_step (Spin *spin)
   if (!spin->pausing)
     {
       if (spin->yields == 0)
+        return FALSE;
+      /* A yield may last long on a busy machine: mind the deadline. */
+      if (spin->end_time >= 0 && g_get_monotonic_time () >= spin->end_time)
         return FALSE;
       spin->yields--;
       g_thread_yield ();
@@ -655,7 +679,7 @@ wait_for_room (FsQueue *self,
   gboolean closed;
   Spin spin;
 
-  spin_init (&spin, &self->producer_spin, &self->consumer_spin);
+  spin_init (&spin, &self->producer_spin, &self->consumer_spin, -1);
   while (spin_step (&spin))
     {
       guint64 head = load_acquire (&self->head);
@@ -891,7 +915,7 @@ _fs_queue_pop_until (FsQueue       *self,
       if (!waited)
         {
           waited = TRUE;
-          spin_init (&spin, &self->consumer_spin, &self->producer_spin);
+          spin_init (&spin, &self->consumer_spin, &self->producer_spin, end_time);
           if (spin_for_item (self, &spin, end_time))
             continue;
         }

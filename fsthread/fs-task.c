@@ -13,8 +13,8 @@
  * still there, and completes it through the same idle source. Whoever
  * takes the task off the waiters completes it, so exactly one of the
  * worker and the cancellation does. The handler is disconnected when the
- * task is freed, which never happens inside the handler or under an
- * owner's lock.
+ * task is freed, without waiting for a handler that runs meanwhile (see
+ * connection_free()).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -81,18 +81,24 @@ _fs_task_complete_in_context (GTask              *task,
   g_main_context_unref (context);
 }
 
+/* Guards every Watch's task: a handler uses its owner and task only under
+ * it, and a task being freed clears its watch's task under it first. */
+G_LOCK_DEFINE_STATIC (watches);
+
 typedef struct
 {
   FsTaskCancelFunc  func;
-  gpointer          owner;
-  GDestroyNotify    owner_unref;
-  GTask            *task;          /* not owned: it disconnects first */
+  gpointer          owner;   /* borrowed from the Connection */
+  GTask            *task;    /* NULL once the task is being freed */
 } Watch;
 
 typedef struct
 {
-  GCancellable *cancellable;
-  gulong        handler;
+  GCancellable   *cancellable;
+  gulong          handler;
+  Watch          *watch;     /* NULL when the handler ran at connect */
+  gpointer        owner;
+  GDestroyNotify  owner_unref;
 } Connection;
 
 static void
@@ -101,34 +107,40 @@ watch_cancelled (GCancellable *cancellable,
 {
   Watch *watch = user_data;
 
-  watch->func (watch->owner, watch->task);
+  G_LOCK (watches);
+  if (watch->task != NULL)
+    watch->func (watch->owner, watch->task);
+  G_UNLOCK (watches);
 }
 
-static void
-watch_free (gpointer user_data)
-{
-  Watch *watch = user_data;
-
-  watch->owner_unref (watch->owner);
-  g_free (watch);
-}
-
+/* The task is being freed: wherever that happens (inside an emission of
+ * "cancelled" too), nothing here waits for a handler to finish. Clearing
+ * the watch's task under the lock stops a handler running now from using
+ * the task or the owner; disconnecting stops later ones; GSignal keeps
+ * the watch until a running emission is done with it. The owner goes
+ * last, and outside any lock of GLib's: it may be its last reference. */
 static void
 connection_free (gpointer user_data)
 {
   Connection *connection = user_data;
 
-  /* Waits for a handler running on another thread: then neither the task
-   * nor its owner is used any more. */
-  g_cancellable_disconnect (connection->cancellable, connection->handler);
+  if (connection->watch != NULL)
+    {
+      G_LOCK (watches);
+      connection->watch->task = NULL;
+      G_UNLOCK (watches);
+      g_signal_handler_disconnect (connection->cancellable, connection->handler);
+    }
   g_object_unref (connection->cancellable);
+  connection->owner_unref (connection->owner);
   g_free (connection);
 }
 
 /* Watches @cancellable for @task, which the caller has already put on the
  * waiters of @owner: when it fires (at once, if it has), @func runs with
- * @owner. Call without holding the owner's lock. The task's data is the
- * connection, released with the task.
+ * @owner on the thread that cancels, under a lock of this file's (it must
+ * not free a task). Call without holding the owner's lock. The task's
+ * data is the connection, released with the task.
  *
  * @owner: (transfer full): kept alive while the handler may run
  */
@@ -144,13 +156,15 @@ _fs_task_watch_cancellable (GTask            *task,
 
   watch->func = func;
   watch->owner = owner;
-  watch->owner_unref = owner_unref;
   watch->task = task;
 
   connection->cancellable = g_object_ref (cancellable);
+  connection->owner = owner;
+  connection->owner_unref = owner_unref;
   /* Already cancelled: the handler runs now and the watch is freed at once
-   * (the id is 0, which disconnect ignores). */
+   * (the id is 0). */
   connection->handler = g_cancellable_connect (cancellable, G_CALLBACK (watch_cancelled),
-                                               watch, watch_free);
+                                               watch, g_free);
+  connection->watch = connection->handler != 0 ? watch : NULL;
   g_task_set_task_data (task, connection, connection_free);
 }

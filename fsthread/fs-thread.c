@@ -83,6 +83,7 @@ struct _FsThread
   GCond               cond;
   State               state;
   gboolean            reaping;
+  gboolean            restarting;  /* a start resets the run, unlocked */
   guint               n_waiting;  /* threads asleep on cond */
   GThread            *gthread;
   GQueue              waiters;
@@ -783,7 +784,8 @@ fs_thread_start (FsThread  *self,
 
   g_mutex_lock (&self->mutex);
 
-  if (self->state == STATE_RUNNING || self->state == STATE_FINISHED || self->reaping)
+  if (self->state == STATE_RUNNING || self->state == STATE_FINISHED ||
+      self->reaping || self->restarting)
     {
       g_mutex_unlock (&self->mutex);
       g_set_error (error, FS_ERROR, FS_ERROR_BUSY,
@@ -797,11 +799,18 @@ fs_thread_start (FsThread  *self,
     {
       FsErrorState *state = g_atomic_pointer_get (&self->error_state);
 
+      /* Without the lock: a reset waits for handlers of the cancellable
+       * that run meanwhile, and one may want the lock. Another start
+       * meanwhile is refused. */
+      self->restarting = TRUE;
+      g_mutex_unlock (&self->mutex);
       if (state != NULL)
         fs_error_state_clear (state);
       /* Members share their group's cancellable: the group resets it. */
       if (self->group_state == NULL)
         g_cancellable_reset (self->cancellable);
+      g_mutex_lock (&self->mutex);
+      self->restarting = FALSE;
     }
 
   /* Under the lock, so that no joiner sees the run before gthread is set. */

@@ -384,7 +384,15 @@ stall_then_ask_group (FsThread  *thread,
   /* The start that failed is joining this thread: it must not hold the
    * group's lock meanwhile. */
   g_assert_true (fs_multi_thread_is_alive (unwinding_group));
+  g_assert_false (fs_multi_thread_completed (unwinding_group));
   g_assert_false (fs_multi_thread_get_has_error (unwinding_group));
+  /* The threads started are the group's run until they are joined. */
+  {
+    g_autoptr(GError) local_error = NULL;
+
+    g_assert_false (fs_multi_thread_join (unwinding_group, NULL, &local_error));
+    g_assert_error (local_error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK);
+  }
   return TRUE;
 }
 
@@ -1344,6 +1352,103 @@ test_async_consumer_frees_its_context (void)
     }
 }
 
+/* The data of a thread whose finalization touches cancellables. */
+static void
+cancel_on_free (gpointer data)
+{
+  g_autoptr(GCancellable) other = g_cancellable_new ();
+
+  g_cancellable_cancel (other);
+  g_cancellable_reset (G_CANCELLABLE (data));
+  g_object_unref (data);
+}
+
+static void
+test_async_join_last_reference_in_watch (void)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  FsThread *thread;
+  AsyncResult r = { 0 };
+  gboolean finalized = FALSE;
+
+  if (!run_isolated ("the last reference to a thread, dropped when a join_async() with a "
+                     "cancellable is freed, finalizes it where it may use cancellables"))
+    return;
+
+  /* The caller drops its reference at once: the task, and the watch of
+   * its cancellable, hold the last ones. Finalizing the thread when the
+   * watch goes must not happen under a lock of GLib's cancellables, since
+   * the thread's data cancels and resets cancellables as it goes. */
+  cancellable = g_cancellable_new ();
+  thread = fs_thread_new ("last-ref-in-watch", succeed, g_cancellable_new (), cancel_on_free);
+  g_object_weak_ref (G_OBJECT (thread), weak_notify_set, &finalized);
+  g_assert_true (fs_thread_start (thread, NULL));
+  fs_thread_join_async (thread, cancellable, join_done, &r);
+  g_object_unref (thread);
+  fs_test_iterate_until (&r.done);
+  g_assert_true (r.ret);
+  g_assert_no_error (r.error);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_true (finalized);
+}
+
+typedef struct
+{
+  AsyncResult   r;
+  GAsyncResult *kept;
+} KeptResult;
+
+static void
+join_done_keep (GObject      *object,
+                GAsyncResult *result,
+                gpointer      data)
+{
+  KeptResult *k = data;
+
+  k->kept = g_object_ref (result);
+  join_done (object, result, &k->r);
+}
+
+static void
+drop_kept (GCancellable *cancellable,
+           gpointer      data)
+{
+  KeptResult *k = data;
+
+  g_clear_object (&k->kept);
+}
+
+static void
+test_async_result_freed_while_cancelling (void)
+{
+  g_autoptr(GCancellable) cancellable = NULL;
+  FsThread *thread;
+  KeptResult k = { { 0 }, NULL };
+
+  if (!run_isolated ("a join_async() result freed by a handler of its own cancellable "
+                     "while it is being cancelled"))
+    return;
+
+  /* A handler connected before the task's watch frees the finished
+   * task during the emission of "cancelled": disconnecting the watch
+   * there must not wait for the emission it runs in. */
+  cancellable = g_cancellable_new ();
+  g_cancellable_connect (cancellable, G_CALLBACK (drop_kept), &k, NULL);
+  thread = fs_thread_new ("freed-while-cancelling", succeed, NULL, NULL);
+  g_assert_true (fs_thread_start (thread, NULL));
+  fs_thread_join_async (thread, cancellable, join_done_keep, &k);
+  fs_test_iterate_until (&k.r.done);
+  g_assert_true (k.r.ret);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_nonnull (k.kept);
+
+  g_cancellable_cancel (cancellable);
+  g_assert_null (k.kept);
+  g_object_unref (thread);
+}
+
 /* Two joiners at once: one reaps the OS thread, the other's deadline
  * passes meanwhile. */
 
@@ -1735,6 +1840,8 @@ main (int   argc,
   g_test_add_func ("/faults/last-ref/member-thread", test_last_group_ref_on_member_thread);
   g_test_add_func ("/faults/async-cancellable-unused/next", test_async_next_cancellable_unused);
   g_test_add_func ("/faults/async-cancellable-unused/join", test_async_join_cancellable_unused);
+  g_test_add_func ("/faults/async-join/last-reference-in-watch", test_async_join_last_reference_in_watch);
+  g_test_add_func ("/faults/async-join/result-freed-while-cancelling", test_async_result_freed_while_cancelling);
   g_test_add_func ("/faults/join/timed-while-another-reaps", test_timed_join_while_another_reaps);
   g_test_add_func ("/faults/async-consumer-frees-its-context", test_async_consumer_frees_its_context);
   g_test_add_func ("/faults/hostile/names", test_hostile_names);
