@@ -57,7 +57,8 @@ struct _FsMultiThread
   GMutex        mutex;
   GPtrArray    *threads;
   gboolean      ever_started;
-  /* A start is resetting the group without the lock: it is busy. */
+  /* A start is resetting the group, or unwinding a failed start, without
+   * the lock: another start is refused. */
   gboolean      starting;
 };
 
@@ -594,6 +595,9 @@ fs_multi_thread_start (FsMultiThread  *self,
            * they are the group's run, which waits and joins see (a join
            * meanwhile reports the cancelled run) and a start refuses. */
           self->threads = g_ptr_array_ref (threads);
+          /* Even once a join took them: a start meanwhile would have its
+           * run cancelled below. */
+          self->starting = TRUE;
           g_mutex_unlock (&self->mutex);
 
           g_cancellable_cancel (self->cancellable);
@@ -603,6 +607,7 @@ fs_multi_thread_start (FsMultiThread  *self,
           g_mutex_lock (&self->mutex);
           if (self->threads == threads)
             g_clear_pointer (&self->threads, g_ptr_array_unref);
+          self->starting = FALSE;
           g_mutex_unlock (&self->mutex);
           return FALSE;
         }

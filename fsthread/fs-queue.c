@@ -996,8 +996,9 @@ return_cancelled (GTask    *task,
                            "Stopped waiting for the next item");
 }
 
-/* An FsTaskCancelFunc, on the thread that cancels. */
-static void
+/* An FsTaskCancelFunc, on the thread that cancels: takes the task, which
+ * return_cancelled() then completes. */
+static gboolean
 pop_cancelled (gpointer  owner,
                GTask    *task)
 {
@@ -1010,9 +1011,7 @@ pop_cancelled (gpointer  owner,
     store_relaxed (&self->n_async, self->n_async - 1);
   g_mutex_unlock (&self->mutex);
 
-  /* The waiters' reference passes to the completion. */
-  if (mine)
-    _fs_task_complete_in_context (task, return_cancelled, NULL, NULL);
+  return mine;
 }
 
 static void
@@ -1081,7 +1080,7 @@ _fs_queue_pop_async (FsQueue             *self,
   g_mutex_unlock (&self->mutex);
 
   if (cancellable != NULL)
-    _fs_task_watch_cancellable (task, cancellable, pop_cancelled,
+    _fs_task_watch_cancellable (task, cancellable, pop_cancelled, return_cancelled,
                                 _fs_queue_ref (self), (GDestroyNotify) _fs_queue_unref);
 }
 

@@ -18,16 +18,17 @@ void _fs_task_complete_in_context (GTask              *task,
                                    GDestroyNotify      data_free);
 
 /* Called on the thread that cancels, with the owner given to
- * _fs_task_watch_cancellable(): takes @task off the owner's waiters if it
- * is still there, and then completes it. Must not drop the task's last
- * reference. */
-typedef void (*FsTaskCancelFunc) (gpointer  owner,
-                                  GTask    *task);
+ * _fs_task_watch_cancellable(), under a lock of fs-task.c's: takes @task
+ * off the owner's waiters if it is still there, and says so. It must not
+ * complete or free the task, or run code of the caller's. */
+typedef gboolean (*FsTaskCancelFunc) (gpointer  owner,
+                                      GTask    *task);
 
-void _fs_task_watch_cancellable (GTask            *task,
-                                 GCancellable     *cancellable,
-                                 FsTaskCancelFunc  func,
-                                 gpointer          owner,
-                                 GDestroyNotify    owner_unref);
+void _fs_task_watch_cancellable (GTask              *task,
+                                 GCancellable       *cancellable,
+                                 FsTaskCancelFunc    take,
+                                 FsTaskCompleteFunc  complete,
+                                 gpointer            owner,
+                                 GDestroyNotify      owner_unref);
 
 G_END_DECLS

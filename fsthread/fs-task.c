@@ -87,9 +87,10 @@ G_LOCK_DEFINE_STATIC (watches);
 
 typedef struct
 {
-  FsTaskCancelFunc  func;
-  gpointer          owner;   /* borrowed from the Connection */
-  GTask            *task;    /* NULL once the task is being freed */
+  FsTaskCancelFunc    take;
+  FsTaskCompleteFunc  complete;
+  gpointer            owner;   /* borrowed from the Connection */
+  GTask              *task;    /* NULL once the task is being freed */
 } Watch;
 
 typedef struct
@@ -106,11 +107,18 @@ watch_cancelled (GCancellable *cancellable,
                  gpointer      user_data)
 {
   Watch *watch = user_data;
+  GTask *task = NULL;
 
   G_LOCK (watches);
-  if (watch->task != NULL)
-    watch->func (watch->owner, watch->task);
+  if (watch->task != NULL && watch->take (watch->owner, watch->task))
+    task = watch->task;
   G_UNLOCK (watches);
+
+  /* Outside the lock, which code of the caller's may need (a main
+   * context finalized here runs the destroy notifies of its sources).
+   * The waiters' reference passes to the completion. */
+  if (task != NULL)
+    _fs_task_complete_in_context (task, watch->complete, NULL, NULL);
 }
 
 /* The task is being freed: wherever that happens (inside an emission of
@@ -137,24 +145,26 @@ connection_free (gpointer user_data)
 }
 
 /* Watches @cancellable for @task, which the caller has already put on the
- * waiters of @owner: when it fires (at once, if it has), @func runs with
- * @owner on the thread that cancels, under a lock of this file's (it must
- * not free a task). Call without holding the owner's lock. The task's
- * data is the connection, released with the task.
+ * waiters of @owner: when it fires (at once, if it has), @take runs with
+ * @owner on the thread that cancels, and if it took the task, @complete
+ * completes it on the task's context. Call without holding the owner's
+ * lock. The task's data is the connection, released with the task.
  *
  * @owner: (transfer full): kept alive while the handler may run
  */
 void
-_fs_task_watch_cancellable (GTask            *task,
-                            GCancellable     *cancellable,
-                            FsTaskCancelFunc  func,
-                            gpointer          owner,
-                            GDestroyNotify    owner_unref)
+_fs_task_watch_cancellable (GTask              *task,
+                            GCancellable       *cancellable,
+                            FsTaskCancelFunc    take,
+                            FsTaskCompleteFunc  complete,
+                            gpointer            owner,
+                            GDestroyNotify      owner_unref)
 {
   Connection *connection = g_new0 (Connection, 1);
   Watch *watch = g_new0 (Watch, 1);
 
-  watch->func = func;
+  watch->take = take;
+  watch->complete = complete;
   watch->owner = owner;
   watch->task = task;
 

@@ -1089,8 +1089,9 @@ return_cancelled (GTask    *task,
                            "Stopped waiting for thread %s", self->name);
 }
 
-/* An FsTaskCancelFunc, on the thread that cancels. */
-static void
+/* An FsTaskCancelFunc, on the thread that cancels: takes the task, which
+ * return_cancelled() then completes. */
+static gboolean
 waiter_cancelled (gpointer  owner,
                   GTask    *task)
 {
@@ -1101,9 +1102,7 @@ waiter_cancelled (gpointer  owner,
   mine = g_queue_remove (&self->waiters, task);
   g_mutex_unlock (&self->mutex);
 
-  /* The waiters' reference passes to the completion. */
-  if (mine)
-    _fs_task_complete_in_context (task, return_cancelled, NULL, NULL);
+  return mine;
 }
 
 void
@@ -1140,7 +1139,7 @@ _fs_thread_wait_async (FsThread            *self,
       g_queue_push_tail (&self->waiters, g_object_ref (task));
       g_mutex_unlock (&self->mutex);
       if (cancellable != NULL)
-        _fs_task_watch_cancellable (task, cancellable, waiter_cancelled,
+        _fs_task_watch_cancellable (task, cancellable, waiter_cancelled, return_cancelled,
                                     g_object_ref (self), g_object_unref);
       return;
     }
