@@ -210,7 +210,7 @@ case "$mode" in
     export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1"
     export G_SLICE=always-malloc
-    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.25}"
+    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-1}"
     meson test -C "$builddir" "${suites[@]}" --print-errorlogs --num-processes 2 || status=$?
     reports=$(( $(count_reports 'ERROR: (Address|Leak)Sanitizer') + $(count_reports 'runtime error:') ))
     ;;
@@ -230,7 +230,7 @@ case "$mode" in
     meson compile -C "$builddir"
     export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$top/tests/tsan.supp"
     export G_SLICE=always-malloc
-    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.1}"
+    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.5}"
     meson test -C "$builddir" "${suites[@]}" --print-errorlogs --num-processes 2 \
       --timeout-multiplier 4 || status=$?
     reports=$(count_reports 'WARNING: ThreadSanitizer')
@@ -244,7 +244,7 @@ case "$mode" in
     setup_build "${common_opts[@]}"
     meson compile -C "$builddir"
     setup_suffix=-valgrind
-    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.01}"
+    export FS_STRESS_SCALE="${FS_STRESS_SCALE:-0.03}"
     meson test -C "$builddir" --setup valgrind "${suites[@]}" --print-errorlogs --num-processes 2 \
       || status=$?
     # Every error valgrind counts, leaks of kind "definite" included, ends
