@@ -8,19 +8,14 @@ behaviour under test.
 
 import gc
 import itertools
-import os
 import threading
 import time
 import traceback
 import unittest
 import weakref
 
-from fsthread_testing import Fs, GLib, GObject, count_threads, wait_threads_settle
-
-# The longest any wait may take before the test calls it a hang.
-HANG = 30.0
-
-FS_DOMAIN = GLib.quark_to_string(Fs.error_quark())
+from fsthread_testing import (
+    FS_DOMAIN, Failure, Fs, GLib, GObject, HANG, collect_garbage, quiet_thread_count, wait_threads_settle)
 
 
 class Item:
@@ -31,44 +26,6 @@ class Item:
 
     def __repr__(self):
         return "Item(%d)" % self.n
-
-
-def quiet_thread_count(give_up=HANG):
-    """count_threads(), once no other thread is on its way out: a thread
-    joined a moment ago may still be listed in /proc, running its exit,
-    and would make a starting count too high. Waits until every other
-    thread sleeps; fails rather than hang."""
-    me = threading.get_native_id()
-    deadline = time.monotonic() + give_up
-    while True:
-        busy = []
-        for tid in os.listdir("/proc/self/task"):
-            if int(tid) == me:
-                continue
-            try:
-                with open("/proc/self/task/%s/stat" % tid) as stat:
-                    state = stat.read().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if state != "S":
-                busy.append((tid, state))
-        if not busy:
-            return count_threads()
-        if time.monotonic() > deadline:
-            raise AssertionError("threads still busy: %r" % busy)
-        os.sched_yield()
-
-
-def collect_garbage():
-    """Collects until nothing more is found: an object whose __del__ ran
-    in one pass may be freed in the next."""
-    for _ in range(10):
-        if not gc.collect():
-            break
-
-
-class Failure(Exception):
-    """An exception of the tests' own."""
 
 
 def wait_released(release):

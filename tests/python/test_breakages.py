@@ -8,7 +8,6 @@ waits turn into a failure) with the original's behaviour.
 
 import gc
 import itertools
-import os
 import threading
 import time
 import unittest
@@ -16,49 +15,13 @@ import weakref
 
 from gi.repository import Gio
 
-from fsthread_testing import Fs, GLib, GObject, count_threads, wait_threads_settle  # noqa: F401
-
-# The longest any wait may take before the test calls it a hang.
-HANG = 30.0
-
-
-def quiet_thread_count(give_up=HANG):
-    """count_threads(), once no other thread is on its way out: a thread
-    joined a moment ago may still be listed in /proc, running its exit,
-    and would make a starting count too high. Waits until every other
-    thread sleeps; fails rather than hang."""
-    me = threading.get_native_id()
-    deadline = time.monotonic() + give_up
-    while True:
-        busy = []
-        for tid in os.listdir("/proc/self/task"):
-            if int(tid) == me:
-                continue
-            try:
-                with open("/proc/self/task/%s/stat" % tid) as stat:
-                    state = stat.read().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if state != "S":
-                busy.append((tid, state))
-        if not busy:
-            return count_threads()
-        if time.monotonic() > deadline:
-            raise AssertionError("threads still busy: %r" % busy)
-        os.sched_yield()
-
-
-class Failure(Exception):
-    """An exception of the tests' own."""
+from fsthread_testing import (
+    Failure, Fs, GLib, HANG, on_cancel, quiet_thread_count, wait_threads_settle)
 
 
 class Item:
     def __init__(self, n):
         self.n = n
-
-
-def on_cancel(cancellable, event):
-    return cancellable.connect(lambda *_: event.set())
 
 
 class TestBreakages(unittest.TestCase):

@@ -8,15 +8,7 @@ import threading
 import traceback
 import unittest
 
-from fsthread_testing import Fs, GLib, GObject, count_threads, wait_threads_settle  # noqa: F401
-
-HANG = 30.0
-
-FS_DOMAIN = GLib.quark_to_string(Fs.error_quark())
-
-
-class Failure(Exception):
-    """An exception of the tests' own."""
+from fsthread_testing import Failure, Fs, GLib, GObject, HANG
 
 
 def raise_and_catch(exc):

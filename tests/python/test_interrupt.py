@@ -19,10 +19,9 @@ import textwrap
 import time
 import unittest
 
-from fsthread_testing import Fs, GLib, GObject, count_threads, wait_threads_settle  # noqa: F401
+from fsthread_testing import HANG
 
 # The longest a child may take before the test calls it a hang.
-HANG = 30.0
 # The longest a child may take to exit after SIGINT.
 INTERRUPT_BOUND = 10.0
 

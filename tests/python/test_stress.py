@@ -19,7 +19,7 @@ import threading
 import unittest
 import weakref
 
-from fsthread_testing import Fs, GLib, count_threads, wait_threads_settle  # noqa: F401
+from fsthread_testing import Failure, Fs, count_threads, wait_threads_settle
 
 SEED = int(os.environ.get("FS_STRESS_SEED") or random.SystemRandom().randrange(2**32))
 SCALE = float(os.environ.get("FS_STRESS_SCALE") or 1.0)
@@ -37,10 +37,6 @@ class Token:
         self.trial = trial
         self.index = index
         weakref.finalize(self, released.append, (trial, index))
-
-
-class Failure(Exception):
-    pass
 
 
 def generator(trial, n_items, fail_at, exc_type, produced, released):

@@ -6,7 +6,6 @@ Targets are held with threading.Event and released by the test; a timeout
 only turns a hang into a failure, or is the behaviour under test.
 """
 
-import gc
 import os
 import subprocess
 import sys
@@ -17,51 +16,11 @@ import traceback
 import unittest
 import weakref
 
-from fsthread_testing import Fs, GLib, GObject, count_threads, wait_threads_settle  # noqa: F401
+from fsthread_testing import (
+    FS_DOMAIN, Failure, Fs, GLib, HANG, collect_garbage, on_cancel, quiet_thread_count, wait_threads_settle)
 
-# The longest any wait may take before the test calls it a hang.
-HANG = 30.0
 
-FS_DOMAIN = GLib.quark_to_string(Fs.error_quark())
 HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def quiet_thread_count(give_up=HANG):
-    """count_threads(), once no other thread is on its way out: a thread
-    joined a moment ago may still be listed in /proc, running its exit,
-    and would make a starting count too high. Waits until every other
-    thread sleeps; fails rather than hang."""
-    me = threading.get_native_id()
-    deadline = time.monotonic() + give_up
-    while True:
-        busy = []
-        for tid in os.listdir("/proc/self/task"):
-            if int(tid) == me:
-                continue
-            try:
-                with open("/proc/self/task/%s/stat" % tid) as stat:
-                    state = stat.read().rsplit(")", 1)[1].split()[0]
-            except (OSError, IndexError):
-                continue  # gone meanwhile
-            if state != "S":
-                busy.append((tid, state))
-        if not busy:
-            return count_threads()
-        if time.monotonic() > deadline:
-            raise AssertionError("threads still busy: %r" % busy)
-        os.sched_yield()
-
-
-def collect_garbage():
-    """Collects until nothing more is found: an object whose __del__ ran
-    in one pass may be freed in the next."""
-    for _ in range(10):
-        if not gc.collect():
-            break
-
-
-class Failure(Exception):
-    """An exception of the tests' own."""
 
 
 def run_child(code, give_up=HANG):
@@ -80,12 +39,6 @@ def run_child(code, give_up=HANG):
         out, err = proc.communicate()
         return None, out, err
     return proc.returncode, out, err
-
-
-def on_cancel(cancellable, event):
-    """Sets `event` when `cancellable` is cancelled (at once if it is
-    already). Returns the handler id, 0 when the callback already ran."""
-    return cancellable.connect(lambda *_: event.set())
 
 
 def os_thread_name():
