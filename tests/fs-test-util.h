@@ -5,6 +5,8 @@
 
 #pragma once
 
+#include <string.h>
+#include <sys/resource.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -19,6 +21,24 @@ G_BEGIN_DECLS
 #  define FS_TEST_UNDER_ASAN 1
 # endif
 #endif
+
+/* Limits the address space to what is mapped now plus @headroom bytes:
+ * too little for another thread's stack, so that the operating system
+ * refuses the next thread. For a subprocess: the limit cannot be lifted. */
+static inline void
+fs_test_limit_address_space (gsize headroom)
+{
+  g_autofree char *status = NULL;
+  const char *line;
+  struct rlimit limit;
+
+  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
+  line = strstr (status, "VmSize:");
+  g_assert_nonnull (line);
+  limit.rlim_cur = limit.rlim_max =
+    g_ascii_strtoull (line + strlen ("VmSize:"), NULL, 10) * 1024 + headroom;
+  g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+}
 
 static inline gpointer
 fs_test_warm_up_thread (gpointer data)

@@ -517,18 +517,6 @@ test_create_fails_generator (void)
 /* Where the address space cannot hold one more thread stack: the second
  * way the OS refuses a thread, for users who are not root. */
 
-static gsize
-current_vm_bytes (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmSize:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("VmSize:"), NULL, 10) * 1024;
-}
-
 static gpointer
 blocker_main (gpointer data)
 {
@@ -557,7 +545,6 @@ test_create_fails_address_space (void)
       FsMultiThread *group = fs_multi_thread_new ("no-space", 4, stall_until_cancelled,
                                                   c, counters_data_freed);
       FsBackgroundGenerator *bg;
-      struct rlimit limit;
       GThread *blocker;
 
       g_type_ensure (G_TYPE_TASK);
@@ -568,8 +555,7 @@ test_create_fails_address_space (void)
       counters_wait_arrived (c, 1);
 
       /* Everything the test needs is mapped now; a thread stack is not. */
-      limit.rlim_cur = limit.rlim_max = current_vm_bytes () + 1024 * 1024;
-      g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+      fs_test_limit_address_space (1024 * 1024);
 
       g_assert_false (fs_multi_thread_start (group, &error));
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);

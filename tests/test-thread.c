@@ -4,7 +4,6 @@
  */
 
 #include <string.h>
-#include <sys/resource.h>
 
 #include <fsthread.h>
 
@@ -762,18 +761,6 @@ test_thread_join_async_many (void)
 /* Thread creation failure: the address space is limited so that the OS
  * cannot map a new thread's stack. */
 
-static gsize
-current_vm_bytes (void)
-{
-  g_autofree char *status = NULL;
-  const char *line;
-
-  g_assert_true (g_file_get_contents ("/proc/self/status", &status, NULL, NULL));
-  line = strstr (status, "VmSize:");
-  g_assert_nonnull (line);
-  return g_ascii_strtoull (line + strlen ("VmSize:"), NULL, 10) * 1024;
-}
-
 static void
 test_thread_create_fails (void)
 {
@@ -786,11 +773,9 @@ test_thread_create_fails (void)
     {
       g_autoptr(GError) error = NULL;
       g_autoptr(FsThread) thread = fs_thread_new ("no-room", succeed, NULL, NULL);
-      struct rlimit limit;
 
       /* Everything the test needs is mapped now; a thread stack is not. */
-      limit.rlim_cur = limit.rlim_max = current_vm_bytes () + 1024 * 1024;
-      g_assert_cmpint (setrlimit (RLIMIT_AS, &limit), ==, 0);
+      fs_test_limit_address_space (1024 * 1024);
 
       g_assert_false (fs_thread_start (thread, &error));
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
