@@ -14,6 +14,7 @@
 #include "fs-version-macros.h"
 #include "fs-generator.h"
 #include "fs-thread.h"
+#include "fs-wait.h"
 
 G_BEGIN_DECLS
 
@@ -45,51 +46,32 @@ FS_AVAILABLE_IN_ALL
 guint                  fs_background_generator_get_prefetch      (FsBackgroundGenerator  *self);
 FS_AVAILABLE_IN_ALL
 FsThread              *fs_background_generator_get_thread        (FsBackgroundGenerator  *self);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next              (FsBackgroundGenerator  *self,
-                                                                  gpointer               *item,
-                                                                  GCancellable           *cancellable,
-                                                                  GError                **error);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next_timeout      (FsBackgroundGenerator  *self,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus           fs_background_generator_next              (FsBackgroundGenerator  *self,
                                                                   gpointer               *item,
                                                                   gint64                  timeout_usec,
                                                                   GCancellable           *cancellable,
                                                                   GError                **error);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next_value_timeout (FsBackgroundGenerator *self,
-                                                                  GValue                 *value,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus           fs_background_generator_next_value        (FsBackgroundGenerator  *self,
                                                                   gint64                  timeout_usec,
                                                                   GCancellable           *cancellable,
-                                                                  GError                **error);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_try_next_value    (FsBackgroundGenerator  *self,
                                                                   GValue                 *value,
-                                                                  gint64                  timeout_usec,
-                                                                  gboolean               *timed_out,
-                                                                  GError                **error);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next_value        (FsBackgroundGenerator  *self,
-                                                                  GValue                 *value,
-                                                                  GCancellable           *cancellable,
                                                                   GError                **error);
 FS_AVAILABLE_IN_ALL
 void                   fs_background_generator_next_async        (FsBackgroundGenerator  *self,
                                                                   GCancellable           *cancellable,
                                                                   GAsyncReadyCallback     callback,
                                                                   gpointer                user_data);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next_finish       (FsBackgroundGenerator  *self,
+FS_AVAILABLE_IN_0_2
+GValue                *fs_background_generator_next_finish       (FsBackgroundGenerator  *self,
                                                                   GAsyncResult           *result,
-                                                                  gpointer               *item,
-                                                                  GError                **error);
-FS_AVAILABLE_IN_ALL
-gboolean               fs_background_generator_next_value_finish (FsBackgroundGenerator  *self,
-                                                                  GAsyncResult           *result,
-                                                                  GValue                 *value,
-                                                                  GError                **error);
-FS_AVAILABLE_IN_ALL
-void                   fs_background_generator_close             (FsBackgroundGenerator  *self);
+                                                                  FsWaitStatus           *status,
+                                                                  GError                **error) G_GNUC_WARN_UNUSED_RESULT;
+FS_AVAILABLE_IN_0_2
+FsWaitStatus           fs_background_generator_close             (FsBackgroundGenerator  *self,
+                                                                  gint64                  timeout_usec,
+                                                                  GCancellable           *cancellable);
 FS_AVAILABLE_IN_ALL
 gboolean               fs_background_generator_is_closed         (FsBackgroundGenerator  *self);
 

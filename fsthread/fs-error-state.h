@@ -22,6 +22,10 @@ G_DECLARE_FINAL_TYPE (FsErrorState, fs_error_state, FS, ERROR_STATE, GObject)
 
 FS_AVAILABLE_IN_ALL
 FsErrorState *fs_error_state_new           (void) G_GNUC_WARN_UNUSED_RESULT;
+FS_AVAILABLE_IN_0_2
+FsErrorState *fs_error_state_new_bounded   (guint          max_errors) G_GNUC_WARN_UNUSED_RESULT;
+FS_AVAILABLE_IN_0_2
+guint         fs_error_state_get_max_errors (FsErrorState *self);
 FS_AVAILABLE_IN_ALL
 FsErrorState *fs_error_state_get_default   (void);
 FS_AVAILABLE_IN_ALL

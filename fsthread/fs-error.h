@@ -31,20 +31,17 @@ G_BEGIN_DECLS
  * @FS_ERROR_BUSY: the object is running, or has finished and was not joined
  *   yet, so it cannot be started.
  * @FS_ERROR_THREAD_CREATE: the operating system could not create a thread.
- * @FS_ERROR_NOT_STARTED: the object was never started, so there is nothing
- *   to join.
- * @FS_ERROR_WOULD_DEADLOCK: a thread tried to join itself (or the group it
- *   belongs to).
- * @FS_ERROR_TIMED_OUT: a bounded wait ended before the thread did.
- * @FS_ERROR_CLOSED: the background generator was closed: the consumer asked
- *   for an item after closing it, or the generator yielded after the
- *   consumer had gone.
+ * @FS_ERROR_CLOSED: the generator yielded after the consumer had closed the
+ *   stream (the producer's side; a consumer's wait reports
+ *   %FS_WAIT_CLOSED instead).
  * @FS_ERROR_INVALID_ARGUMENT: a value given at run time is out of range.
  *
  * The error codes of the %FS_ERROR domain.
  *
- * A wait stopped by a #GCancellable reports %G_IO_ERROR_CANCELLED, as every
- * GIO API does, not a code of this domain.
+ * These are failures of a call or of the work. What happened to a wait
+ * (timed out, cancelled, closed, interrupted, would deadlock, not started)
+ * is never an error: it is the [enum@Fs.WaitStatus] the call returns. The
+ * codes that 0.1 used for those were removed in 0.2.
  *
  * Since: 0.1
  */
@@ -52,9 +49,6 @@ typedef enum {
   FS_ERROR_FAILED,
   FS_ERROR_BUSY,
   FS_ERROR_THREAD_CREATE,
-  FS_ERROR_NOT_STARTED,
-  FS_ERROR_WOULD_DEADLOCK,
-  FS_ERROR_TIMED_OUT,
   FS_ERROR_CLOSED,
   FS_ERROR_INVALID_ARGUMENT,
 } FsError;

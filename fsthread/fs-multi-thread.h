@@ -14,6 +14,7 @@
 #include "fs-version-macros.h"
 #include "fs-error-state.h"
 #include "fs-thread.h"
+#include "fs-wait.h"
 
 G_BEGIN_DECLS
 
@@ -45,15 +46,8 @@ FS_AVAILABLE_IN_ALL
 gboolean       fs_multi_thread_is_alive              (FsMultiThread        *self);
 FS_AVAILABLE_IN_ALL
 void           fs_multi_thread_cancel                (FsMultiThread        *self);
-FS_AVAILABLE_IN_ALL
-gboolean       fs_multi_thread_wait                  (FsMultiThread        *self,
-                                                      gint64                timeout_usec);
-FS_AVAILABLE_IN_ALL
-gboolean       fs_multi_thread_join                  (FsMultiThread        *self,
-                                                      GCancellable         *cancellable,
-                                                      GError              **error);
-FS_AVAILABLE_IN_ALL
-gboolean       fs_multi_thread_join_timeout          (FsMultiThread        *self,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus   fs_multi_thread_join                  (FsMultiThread        *self,
                                                       gint64                timeout_usec,
                                                       GCancellable         *cancellable,
                                                       GError              **error);
@@ -62,8 +56,8 @@ void           fs_multi_thread_join_async            (FsMultiThread        *self
                                                       GCancellable         *cancellable,
                                                       GAsyncReadyCallback   callback,
                                                       gpointer              user_data);
-FS_AVAILABLE_IN_ALL
-gboolean       fs_multi_thread_join_finish           (FsMultiThread        *self,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus   fs_multi_thread_join_finish           (FsMultiThread        *self,
                                                       GAsyncResult         *result,
                                                       GError              **error);
 FS_AVAILABLE_IN_ALL

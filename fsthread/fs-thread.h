@@ -13,13 +13,38 @@
 
 #include "fs-version-macros.h"
 #include "fs-error-state.h"
+#include "fs-wait.h"
 
 G_BEGIN_DECLS
 
 #define FS_TYPE_THREAD (fs_thread_get_type ())
 
 FS_AVAILABLE_IN_ALL
-G_DECLARE_FINAL_TYPE (FsThread, fs_thread, FS, THREAD, GObject)
+G_DECLARE_DERIVABLE_TYPE (FsThread, fs_thread, FS, THREAD, GObject)
+
+/**
+ * FsThreadClass:
+ * @parent_class: the parent class
+ * @run: runs the thread's work on the new thread; the default runs the
+ *   target given to [ctor@Fs.Thread.new] (and does nothing when there is
+ *   none). A subclass overrides it instead of giving a target. Returns
+ *   %TRUE on success, %FALSE with the error set on failure (%FALSE without
+ *   an error is a failure all the same, with %FS_ERROR_FAILED).
+ *
+ * The class of [class@Fs.Thread].
+ *
+ * Since: 0.2
+ */
+struct _FsThreadClass
+{
+  GObjectClass parent_class;
+
+  gboolean (*run) (FsThread  *self,
+                   GError   **error);
+
+  /*< private >*/
+  gpointer _padding[8];
+};
 
 /**
  * FsThreadFunc:
@@ -62,15 +87,8 @@ FS_AVAILABLE_IN_ALL
 gboolean      fs_thread_is_alive              (FsThread             *self);
 FS_AVAILABLE_IN_ALL
 void          fs_thread_cancel                (FsThread             *self);
-FS_AVAILABLE_IN_ALL
-gboolean      fs_thread_wait                  (FsThread             *self,
-                                               gint64                timeout_usec);
-FS_AVAILABLE_IN_ALL
-gboolean      fs_thread_join                  (FsThread             *self,
-                                               GCancellable         *cancellable,
-                                               GError              **error);
-FS_AVAILABLE_IN_ALL
-gboolean      fs_thread_join_timeout          (FsThread             *self,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus  fs_thread_join                  (FsThread             *self,
                                                gint64                timeout_usec,
                                                GCancellable         *cancellable,
                                                GError              **error);
@@ -79,8 +97,8 @@ void          fs_thread_join_async            (FsThread             *self,
                                                GCancellable         *cancellable,
                                                GAsyncReadyCallback   callback,
                                                gpointer              user_data);
-FS_AVAILABLE_IN_ALL
-gboolean      fs_thread_join_finish           (FsThread             *self,
+FS_AVAILABLE_IN_0_2
+FsWaitStatus  fs_thread_join_finish           (FsThread             *self,
                                                GAsyncResult         *result,
                                                GError              **error);
 FS_AVAILABLE_IN_ALL

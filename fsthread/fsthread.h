@@ -11,6 +11,7 @@
 #include "fs-version-macros.h"
 #include "fs-enums.h"
 #include "fs-error.h"
+#include "fs-wait.h"
 #include "fs-error-state.h"
 #include "fs-cpus.h"
 #include "fs-thread.h"
