@@ -264,6 +264,7 @@ fs_background_generator_class_init (FsBackgroundGeneratorClass *klass)
 static void
 fs_background_generator_init (FsBackgroundGenerator *self)
 {
+  self->prefetch = 1;
 }
 
 static FsBackgroundGenerator *
