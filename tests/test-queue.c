@@ -639,7 +639,7 @@ test_queue_pop_timeout (void)
     }
 
   reset_frees ();
-  queue = _fs_queue_new (2, count_free);
+  queue = _fs_queue_new (4, count_free);
 
   /* Nothing queued: a deadline that has passed answers at once, a later
    * one is waited for, never less. Neither is an error. */
