@@ -82,7 +82,7 @@ test_start_twice (void)
   g_assert_false (fs_multi_thread_start (group, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_BUSY);
   g_clear_error (&error);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 }
 
@@ -93,11 +93,11 @@ test_join_before_start (void)
   g_autoptr(FsThread) thread = fs_thread_new ("early", noop_target, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
-  g_assert_false (fs_thread_join (thread, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
+  /* A status, not an error. */
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 }
 
 static gboolean
@@ -108,9 +108,10 @@ join_own_group (FsThread  *thread,
   FsMultiThread **group = data;
   g_autoptr(GError) local_error = NULL;
 
-  g_assert_false (fs_multi_thread_join (*group, NULL, &local_error));
-  g_assert_error (local_error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK);
-  g_assert_false (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (*group, -1, NULL, &local_error), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_no_error (local_error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &local_error), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_no_error (local_error);
   return TRUE;
 }
 
@@ -122,7 +123,7 @@ test_join_from_inside (void)
 
   group = fs_multi_thread_new ("inside", 2, join_own_group, &group, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_object_unref (group);
 }
@@ -179,7 +180,7 @@ test_false_without_error (void)
 
   group = fs_multi_thread_new ("mute", 1, false_without_error, NULL, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, FS_ERROR, FS_ERROR_FAILED);
 }
 
@@ -230,7 +231,7 @@ test_null_self (void)
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_THREAD*");
-  g_assert_false (fs_thread_join (NULL, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (NULL, -1, NULL, NULL), ==, FS_WAIT_NOT_STARTED);
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_MULTI_THREAD*");
@@ -301,10 +302,9 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_null (fs_thread_get_error_state (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_is_alive (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", fs_thread_cancel (NULL));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_join_timeout (NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_wait (NULL, 0)));
+  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_cmpint (fs_thread_join (NULL, 0, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_THREAD*", fs_thread_join_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_join_finish (NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_cmpint (fs_thread_join_finish (NULL, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_get_has_error (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_check_and_raise_error (NULL, NULL)));
 
@@ -315,11 +315,9 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_completed (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_is_alive (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", fs_multi_thread_cancel (NULL));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join (NULL, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join_timeout (NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_wait (NULL, 0)));
+  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_cmpint (fs_multi_thread_join (NULL, 0, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", fs_multi_thread_join_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join_finish (NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_cmpint (fs_multi_thread_join_finish (NULL, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_get_has_error (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_null (fs_multi_thread_dup_errors (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_check_and_raise_error (NULL, NULL)));
@@ -414,23 +412,21 @@ test_error_preset_everywhere (void)
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_start (group, &error)));
   g_assert_true (fs_thread_start (thread, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join (thread, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join_timeout (thread, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_check_and_raise_error (thread, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join (group, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join_timeout (group, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_check_and_raise_error (group, &error)));
 
   fs_thread_join_async (thread, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join_finish (thread, p.result, &error)));
-  g_assert_true (fs_thread_join_finish (thread, p.result, NULL));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_thread_join_finish (thread, p.result, &error), ==, FS_WAIT_NOT_STARTED));
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
   p.done = FALSE;
   fs_multi_thread_join_async (group, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join_finish (group, p.result, &error)));
-  g_assert_true (fs_multi_thread_join_finish (group, p.result, NULL));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, &error), ==, FS_WAIT_NOT_STARTED));
+  g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
 
   bg = fs_background_generator_new_for_values (1, "preset-values", yield_one_value, NULL, NULL);
@@ -471,20 +467,23 @@ test_bad_cancellable (void)
   g_assert_true (fs_multi_thread_start (group, NULL));
   bg = fs_background_generator_new_for_values (1, "bad-cancellable", yield_one_value, NULL, NULL);
 
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_thread_join (thread, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_thread_join_timeout (thread, 0, bad, NULL)));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_thread_join (thread, -1, bad, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_thread_join (thread, 0, bad, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_thread_join_async (thread, bad, NULL, NULL));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_multi_thread_join (group, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_multi_thread_join_timeout (group, 0, bad, NULL)));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_multi_thread_join (group, -1, bad, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_multi_thread_join (group, 0, bad, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_multi_thread_join_async (group, bad, NULL, NULL));
+  /* A timeout below -1 is a programmer error too. */
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_thread_join (thread, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_multi_thread_join (group, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next (bg, NULL, bad, NULL)));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_timeout (bg, NULL, 0, bad, NULL)));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value (bg, &value, bad, NULL)));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value_timeout (bg, &value, 0, bad, NULL)));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_background_generator_next_async (bg, bad, NULL, NULL));
 
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 }
 
 /* A result that is not this object's, or not of this call. */
@@ -508,19 +507,19 @@ test_finish_foreign_result (void)
   fs_test_iterate_until (&p.done);
 
   /* Another object's result. */
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_thread_join_finish (other, p.result, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_multi_thread_join_finish (group, p.result, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_thread_join_finish (other, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_finish (bg, p.result, NULL, NULL)));
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_value_finish (values, p.result, &value, NULL)));
-  g_assert_true (fs_thread_join_finish (thread, p.result, NULL));
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
 
   /* This object's, but of another call. */
   g_task_return_boolean (untagged_group, TRUE);
   g_task_return_boolean (untagged_thread, TRUE);
   g_task_return_boolean (untagged_bg, TRUE);
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL)));
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL)));
+  CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_background_generator_next_value_finish (values, G_ASYNC_RESULT (untagged_bg), &value, NULL)));
   g_assert_false (G_IS_VALUE (&value));
 }
@@ -733,43 +732,35 @@ test_waits_stopped (void)
   g_assert_true (fs_thread_start (thread, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
 
-  /* A timeout of 0 answers at once. */
-  g_assert_false (fs_thread_join_timeout (thread, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_multi_thread_join_timeout (group, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_thread_wait (thread, 0));
-  g_assert_false (fs_multi_thread_wait (group, 0));
+  /* A timeout of 0 answers at once, with a status and no error. */
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
 
   /* A cancelled cancellable stops the wait, not the thread. */
-  g_assert_false (fs_thread_join (thread, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
-  g_assert_false (fs_multi_thread_join (group, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join (thread, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   fs_thread_join_async (thread, cancelled, join_cb, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_thread_join_finish (thread, p.result, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_clear_object (&p.result);
   p.done = FALSE;
   fs_multi_thread_join_async (group, cancelled, join_cb, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_multi_thread_join_finish (group, p.result, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_clear_object (&p.result);
   g_assert_true (fs_thread_is_alive (thread));
 
   fs_test_gate_open (&gate);
   fs_thread_cancel (thread);
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   /* The same for the next item. */
   bg = fs_background_generator_new (1, "stopped-next", hold_until_released, &held, NULL, NULL);
@@ -802,10 +793,15 @@ wait_on_self (FsThread  *thread,
 {
   FsMultiThread **group = data;
 
-  /* A wait on oneself would never end: it says no at once. */
-  g_assert_false (fs_thread_wait (thread, -1));
+  /* A wait on oneself would never end: it says so at once, whatever the
+   * bound, and synchronously or not. */
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
   if (*group != NULL)
-    g_assert_false (fs_multi_thread_wait (*group, -1));
+    {
+      g_assert_cmpint (fs_multi_thread_join (*group, -1, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+      g_assert_cmpint (fs_multi_thread_join (*group, 0, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+    }
   return TRUE;
 }
 
@@ -817,11 +813,11 @@ test_wait_on_self (void)
   g_autoptr(FsThread) thread = fs_thread_new ("wait-self", wait_on_self, &none, NULL);
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   group = fs_multi_thread_new ("wait-self", 2, wait_on_self, &group, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
   g_object_unref (group);
 }
 
@@ -832,14 +828,15 @@ test_thread_start_finished_unjoined (void)
   g_autoptr(GError) error = NULL;
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_wait (thread, -1));
+  while (fs_thread_is_alive (thread))
+    g_thread_yield ();
   g_assert_false (fs_thread_start (thread, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_BUSY);
   g_clear_error (&error);
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
   /* Joined: it may run again. */
   g_assert_true (fs_thread_start (thread, &error));
-  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 }
 
@@ -866,6 +863,55 @@ test_try_next_value_error_preset (void)
   g_assert_false (timed_out);
   g_assert_cmpint (g_value_get_int (&value), ==, 7);
   g_value_unset (&value);
+}
+
+/* Objects made with g_object_new() (as GJS's `new Fs.Thread()` does):
+ * usable, or criticals and harmless returns, never a crash. */
+
+static void
+test_g_object_new (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FsThread) thread = g_object_new (FS_TYPE_THREAD, NULL);
+  g_autoptr(FsMultiThread) group = g_object_new (FS_TYPE_MULTI_THREAD, NULL);
+  g_autoptr(FsErrorState) state = g_object_new (FS_TYPE_ERROR_STATE, NULL);
+  g_autoptr(FsGenerator) gen = g_object_new (FS_TYPE_GENERATOR, NULL);
+  g_autoptr(GPtrArray) errors = NULL;
+  GValue value = G_VALUE_INIT;
+
+  /* A thread and a group with no target run nothing, and succeed. */
+  g_assert_true (fs_thread_start (thread, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_true (fs_multi_thread_start (group, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs_multi_thread_get_thread_count (group), ==, 1);
+
+  /* An error state as fs_error_state_new() makes it. */
+  g_assert_false (fs_error_state_get_has_error (state));
+  g_assert_true (fs_error_state_re_raise (state, &error));
+  error = g_error_new_literal (TEST_ERROR, 3, "kept");
+  fs_error_state_set (state, error);
+  g_clear_error (&error);
+  g_assert_false (fs_error_state_re_raise (state, &error));
+  g_assert_error (error, TEST_ERROR, 3);
+  g_clear_error (&error);
+  errors = fs_error_state_dup_errors (state);
+  g_assert_cmpuint (errors->len, ==, 1);
+
+  /* A generator belongs to a background generator: alone it has no
+   * stream, and says so. */
+  CHECK_CRITICAL ("*queue*", g_assert_false (fs_generator_yield (gen, NULL, &error)));
+  g_assert_no_error (error);
+  g_value_init (&value, G_TYPE_INT);
+  CHECK_CRITICAL ("*queue*", g_assert_false (fs_generator_yield_value (gen, &value, &error)));
+  g_assert_no_error (error);
+  g_value_unset (&value);
+  CHECK_CRITICAL ("*queue*", g_assert_true (fs_generator_is_closed (gen)));
+  (void) fs_generator_get_cancellable (gen);
 }
 
 int
@@ -901,6 +947,7 @@ main (int   argc,
   g_test_add_func ("/bad-input/waits-stopped", test_waits_stopped);
   g_test_add_func ("/bad-input/wait-on-self", test_wait_on_self);
   g_test_add_func ("/bad-input/start-finished-unjoined", test_thread_start_finished_unjoined);
+  g_test_add_func ("/bad-input/g-object-new", test_g_object_new);
   g_test_add_func ("/bad-input/try-next-value-error-preset", test_try_next_value_error_preset);
 
   return g_test_run ();
