@@ -352,16 +352,15 @@ test_create_fails_thread (void)
   g_assert_nonnull (strstr (error->message, "no-room"));
   g_clear_error (&error);
   g_assert_false (fs_thread_is_alive (thread));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 
   /* A refused start leaves the thread as new: it starts once there is
    * room. */
   unlimit_threads ();
   g_assert_true (fs_thread_start (thread, &error));
   g_assert_no_error (error);
-  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   g_object_unref (thread);
@@ -390,8 +389,9 @@ stall_then_ask_group (FsThread  *thread,
   {
     g_autoptr(GError) local_error = NULL;
 
-    g_assert_false (fs_multi_thread_join (unwinding_group, NULL, &local_error));
-    g_assert_error (local_error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK);
+    g_assert_cmpint (fs_multi_thread_join (unwinding_group, -1, NULL, &local_error), ==,
+                     FS_WAIT_WOULD_DEADLOCK);
+    g_assert_no_error (local_error);
   }
   return TRUE;
 }
@@ -429,9 +429,8 @@ test_create_fails_group (void)
   fs_test_assert_threads_settle (before);
 
   /* Nothing to join: the start did not happen. */
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 
   /* With room, the group starts whole; the cancel of the failed start does
    * not carry over. */
@@ -441,7 +440,7 @@ test_create_fails_group (void)
   g_assert_false (g_cancellable_is_cancelled (fs_multi_thread_get_cancellable (group)));
   counters_wait_arrived (c, room + n);
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   g_object_unref (group);
@@ -676,7 +675,7 @@ test_target_fails_at_once (void)
   gboolean seen[8] = { FALSE, };
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 100);
   g_assert_true (g_cancellable_is_cancelled (fs_thread_get_cancellable (thread)));
   g_clear_error (&error);
@@ -684,7 +683,7 @@ test_target_fails_at_once (void)
   /* Every thread fails at once: join raises the first, every one is
    * listed once. */
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   errors = fs_multi_thread_dup_errors (group);
   g_assert_cmpuint (errors->len, ==, n);
   g_assert_true (g_error_matches (error, TEST_ERROR,
@@ -723,7 +722,7 @@ test_target_fails_others_stop (void)
    * for that, return. */
   group = fs_multi_thread_new ("fail-fast", 5, first_fails_others_stall, c, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 100);
   g_assert_cmpuint (c->arrived, ==, 4);
   g_assert_cmpuint (fs_error_state_get_n_errors (fs_multi_thread_get_error_state (group)), ==, 1);
@@ -909,15 +908,14 @@ test_joiner_cancelled_while_blocked (void)
 
   canceller = g_thread_new ("canceller", cancel_when_sleeping, &k);
   announce_tid (c);
-  g_assert_false (fs_multi_thread_join (group, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_thread_join (canceller);
 
   /* The group runs on; a later join gets it. */
   g_assert_true (fs_multi_thread_is_alive (group));
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   counters_free (c);
 }
@@ -1222,9 +1220,9 @@ join_done (GObject      *object,
   AsyncResult *r = data;
 
   if (FS_IS_THREAD (object))
-    r->ret = fs_thread_join_finish (FS_THREAD (object), result, &r->error);
+    r->ret = fs_thread_join_finish (FS_THREAD (object), result, &r->error) == FS_WAIT_OK;
   else
-    r->ret = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &r->error);
+    r->ret = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &r->error) == FS_WAIT_OK;
   r->done = TRUE;
 }
 
@@ -1462,9 +1460,9 @@ typedef struct
 {
   FsThread *thread;
   gint64    timeout;
-  Counters *announced;
-  gboolean  ret;
-  GError   *error;
+  Counters     *announced;
+  FsWaitStatus  status;
+  GError       *error;
 } Joiner;
 
 static gpointer
@@ -1473,14 +1471,14 @@ joiner_main (gpointer data)
   Joiner *j = data;
 
   announce_tid (j->announced);
-  j->ret = fs_thread_join_timeout (j->thread, j->timeout, NULL, &j->error);
+  j->status = fs_thread_join (j->thread, j->timeout, NULL, &j->error);
   return NULL;
 }
 
 static void
 test_timed_join_while_another_reaps (void)
 {
-  if (!run_isolated ("a join_timeout() whose deadline passes while another joiner reaps the "
+  if (!run_isolated ("a bounded join whose deadline passes while another joiner reaps the "
                      "OS thread spins holding the thread's lock, and both hang"))
     return;
 
@@ -1489,8 +1487,8 @@ test_timed_join_while_another_reaps (void)
       Counters *exiting = counters_new ();
       Counters *reaper_seen = counters_new ();
       Counters *timed_seen = counters_new ();
-      Joiner reaper = { NULL, -1, reaper_seen, FALSE, NULL };
-      Joiner timed = { NULL, 0, timed_seen, FALSE, NULL };
+      Joiner reaper = { NULL, -1, reaper_seen, FS_WAIT_FAILED, NULL };
+      Joiner timed = { NULL, 0, timed_seen, FS_WAIT_FAILED, NULL };
       GThread *reaper_thread, *timed_thread;
       FsThread *thread;
 
@@ -1519,12 +1517,13 @@ test_timed_join_while_another_reaps (void)
       g_thread_join (reaper_thread);
       g_thread_join (timed_thread);
 
-      g_assert_true (reaper.ret);
+      g_assert_cmpint (reaper.status, ==, FS_WAIT_OK);
       g_assert_no_error (reaper.error);
-      /* Either the reaped result, or a timeout: never a hang. */
-      if (!timed.ret)
-        g_assert_error (timed.error, FS_ERROR, FS_ERROR_TIMED_OUT);
-      g_clear_error (&timed.error);
+      /* Either the reaped result, or a timeout: never a hang, never an
+       * error. */
+      if (timed.status != FS_WAIT_OK)
+        g_assert_cmpint (timed.status, ==, FS_WAIT_TIMED_OUT);
+      g_assert_no_error (timed.error);
 
       g_object_unref (thread);
       counters_free (exiting);
@@ -1570,7 +1569,7 @@ check_name (const char *given,
   g_assert_true (g_str_has_prefix (name, expected_prefix));
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   /* The OS keeps at most 15 bytes, cut at a character boundary. */
   g_assert_nonnull (os_name);
@@ -1598,7 +1597,7 @@ test_hostile_names (void)
   group = fs_multi_thread_new ("grp\xff", 2, succeed, NULL, NULL);
   g_assert_true (g_utf8_validate (fs_multi_thread_get_name (group), -1, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   bg = fs_background_generator_new (1, "gen\xff\xfe", yield_nothing, NULL, NULL, NULL);
   g_assert_true (g_utf8_validate (fs_background_generator_get_name (bg), -1, NULL));
@@ -1622,7 +1621,7 @@ test_error_message_not_utf8 (void)
 
   /* The message is carried as it is, bytes and all, behind the prefix. */
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 7);
   g_assert_cmpstr (error->message, ==, "Error in thread (bad-message): bad \xff\xfe bytes");
   errors = fs_error_state_dup_errors (fs_thread_get_error_state (thread));
@@ -1741,7 +1740,7 @@ test_thread_count_far_above_cpus (void)
   g_assert_cmpuint (fs_multi_thread_get_thread_count (group), ==, n);
   g_assert_true (fs_multi_thread_start (group, &error));
   g_assert_no_error (error);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_cmpuint (b.counters->arrived, ==, n);
 
@@ -1763,15 +1762,15 @@ test_extreme_timeouts (void)
   counters_wait_arrived (c, 1);
 
   /* Zero: an immediate answer. */
-  g_assert_false (fs_thread_join_timeout (thread, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-
-  /* G_MAXINT64 and any negative value: no limit, and no overflow. */
-  fs_thread_cancel (thread);
-  g_assert_true (fs_thread_join_timeout (thread, G_MAXINT64, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
   g_assert_no_error (error);
-  g_assert_true (fs_thread_join_timeout (thread, -12345, NULL, &error));
+
+  /* G_MAXINT64 and -1: no limit, and no overflow. (Below -1 is a
+   * programmer error: see test-bad-input.) */
+  fs_thread_cancel (thread);
+  g_assert_cmpint (fs_thread_join (thread, G_MAXINT64, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   bg = fs_background_generator_new (1, "timeouts", yield_one, c, NULL, item_free);
