@@ -616,7 +616,7 @@ run_fs_thread (gpointer data,
       FsThread *thread = fs_thread_new ("bench", thread_noop, NULL, NULL);
 
       if (!fs_thread_start (thread, &error) ||
-          !fs_thread_join (thread, NULL, &error))
+          fs_thread_join (thread, -1, NULL, &error) != FS_WAIT_OK)
         die_on_error (error, "thread");
       g_object_unref (thread);
     }
@@ -649,7 +649,7 @@ run_fs_multi_thread (gpointer data,
       FsMultiThread *group = fs_multi_thread_new ("bench", n_threads, thread_noop, NULL, NULL);
 
       if (!fs_multi_thread_start (group, &error) ||
-          !fs_multi_thread_join (group, NULL, &error))
+          fs_multi_thread_join (group, -1, NULL, &error) != FS_WAIT_OK)
         die_on_error (error, "multi-thread");
       g_object_unref (group);
     }
@@ -880,7 +880,7 @@ run_crunch (Crunch *c)
 
   group = fs_multi_thread_new ("bench-crunch", c->n_threads, crunch_share, c, NULL);
   if (!fs_multi_thread_start (group, &error) ||
-      !fs_multi_thread_join (group, NULL, &error))
+      fs_multi_thread_join (group, -1, NULL, &error) != FS_WAIT_OK)
     die_on_error (error, "crunch");
   g_object_unref (group);
 
