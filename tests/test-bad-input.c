@@ -134,8 +134,11 @@ test_close_twice (void)
   g_autoptr(FsBackgroundGenerator) bg = NULL;
 
   bg = fs_background_generator_new (1, "close-twice", noop_generator, NULL, NULL, NULL);
-  fs_background_generator_close (bg);
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  /* Closing again closes nothing more; the producer is done, so even a
+   * close that does not wait says so. */
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_background_generator_close (bg, 0, NULL), ==, FS_WAIT_OK);
   g_assert_true (fs_background_generator_is_closed (bg));
 }
 
@@ -147,9 +150,10 @@ test_next_after_close (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "next-after-close", noop_generator, NULL, NULL, NULL);
-  fs_background_generator_close (bg);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  /* A status, not an error. */
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+  g_assert_no_error (error);
   g_assert_null (item);
 }
 
@@ -192,11 +196,12 @@ test_generator_yields_nothing (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "empty", noop_generator, NULL, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   /* The end is seen again by every later call. */
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+  g_assert_null (item);
 }
 
 static gboolean
@@ -216,11 +221,12 @@ test_generator_fails_at_once (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "fails-at-once", fail_at_once, NULL, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 99);
   g_clear_error (&error);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 99);
+  g_assert_null (item);
 }
 
 static void
@@ -239,7 +245,7 @@ test_null_self (void)
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*");
-  g_assert_false (fs_background_generator_next (NULL, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (NULL, NULL, -1, NULL, NULL), ==, FS_WAIT_CLOSED);
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_ERROR_STATE*");
@@ -274,12 +280,17 @@ static void
 test_values_api_on_pointer_stream (void)
 {
   g_autoptr(FsBackgroundGenerator) bg = NULL;
+  g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
 
+  /* Since 0.2 not a misuse: an item comes as a G_TYPE_POINTER value, and
+   * the end as a status. */
   bg = fs_background_generator_new (1, "pointers", noop_generator, NULL, NULL, NULL);
-  EXPECT_CRITICAL ("*self->values*");
-  g_assert_false (fs_background_generator_next_value (bg, &value, NULL, NULL));
-  g_test_assert_expected_messages ();
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_END);
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
+  g_assert_null (g_value_get_object (&value));
+  g_value_unset (&value);
 }
 
 /* Every method, given NULL or an object of another type. */
@@ -325,14 +336,12 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_get_name (NULL)));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpuint (fs_background_generator_get_prefetch (NULL), ==, 0));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_get_thread (NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_timeout (NULL, NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value (NULL, &value, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value_timeout (NULL, &value, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_try_next_value (NULL, &value, 0, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next (NULL, NULL, 0, NULL, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, -1, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, 0, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", fs_background_generator_next_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_finish (NULL, NULL, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value_finish (NULL, NULL, &value, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", fs_background_generator_close (NULL));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_next_finish (NULL, NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_close (NULL, -1, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_true (fs_background_generator_is_closed (NULL)));
   g_assert_false (G_IS_VALUE (&value));
 
@@ -361,7 +370,7 @@ test_wrong_type_self (void)
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_start ((FsThread *) state, NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_start ((FsMultiThread *) state, NULL)));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*",
-                  g_assert_false (fs_background_generator_next ((FsBackgroundGenerator *) state, NULL, NULL, NULL)));
+                  g_assert_cmpint (fs_background_generator_next ((FsBackgroundGenerator *) state, NULL, -1, NULL, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_GENERATOR*", g_assert_false (fs_generator_yield ((FsGenerator *) state, NULL, NULL)));
   CHECK_CRITICAL ("*FS_IS_ERROR_STATE*", fs_error_state_clear ((FsErrorState *) thread));
   CHECK_CRITICAL ("*FS_IS_LOADED_FILE*", g_assert_null (fs_loaded_file_get_file ((FsLoadedFile *) state)));
@@ -430,19 +439,26 @@ test_error_preset_everywhere (void)
   g_clear_object (&p.result);
 
   bg = fs_background_generator_new_for_values (1, "preset-values", yield_one_value, NULL, NULL);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next (bg, NULL, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_timeout (bg, NULL, -1, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value (bg, &value, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value_timeout (bg, &value, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next (bg, NULL, 0, NULL, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next_value (bg, 0, NULL, &value, &error), ==, FS_WAIT_CLOSED));
   g_assert_false (G_IS_VALUE (&value));
   p.done = FALSE;
   fs_background_generator_next_async (bg, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_finish (bg, p.result, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value_finish (bg, p.result, &value, &error)));
-  g_assert_true (fs_background_generator_next_value_finish (bg, p.result, &value, NULL));
-  g_assert_cmpint (g_value_get_int (&value), ==, 7);
-  g_value_unset (&value);
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (fs_background_generator_next_finish (bg, p.result, NULL, &error)));
+  {
+    /* Refused before taking anything: the item is still there for a
+     * proper call. */
+    FsWaitStatus status = FS_WAIT_FAILED;
+    GValue *got = fs_background_generator_next_finish (bg, p.result, &status, NULL);
+
+    g_assert_cmpint (status, ==, FS_WAIT_OK);
+    g_assert_nonnull (got);
+    g_assert_cmpint (g_value_get_int (got), ==, 7);
+    g_boxed_free (G_TYPE_VALUE, got);
+  }
   g_clear_object (&p.result);
 
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_error_state_re_raise (state, &error)));
@@ -476,11 +492,20 @@ test_bad_cancellable (void)
   /* A timeout below -1 is a programmer error too. */
   CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_thread_join (thread, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_multi_thread_join (group, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next (bg, NULL, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_timeout (bg, NULL, 0, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value (bg, &value, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value_timeout (bg, &value, 0, bad, NULL)));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, bad, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next (bg, NULL, 0, bad, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next_value (bg, -1, bad, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next_value (bg, 0, bad, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_background_generator_next_async (bg, bad, NULL, NULL));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_close (bg, -1, bad), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -2, NULL, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_next_value (bg, G_MININT64, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_close (bg, -2, NULL), ==, FS_WAIT_CLOSED));
+  /* None of it closed the stream or took its item. */
+  g_assert_false (fs_background_generator_is_closed (bg));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (g_value_get_int (&value), ==, 7);
+  g_value_unset (&value);
 
   g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
   g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
@@ -509,9 +534,22 @@ test_finish_foreign_result (void)
   /* Another object's result. */
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_thread_join_finish (other, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_finish (bg, p.result, NULL, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_value_finish (values, p.result, &value, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (bg, p.result, NULL, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (values, p.result, NULL, NULL)));
   g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
+  g_clear_object (&p.result);
+
+  /* Another generator's result. */
+  p.done = FALSE;
+  fs_background_generator_next_async (bg, NULL, keep_result, &p);
+  fs_test_iterate_until (&p.done);
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (values, p.result, NULL, NULL)));
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish (bg, p.result, &status, NULL));
+    g_assert_cmpint (status, ==, FS_WAIT_END);
+  }
   g_clear_object (&p.result);
 
   /* This object's, but of another call. */
@@ -520,7 +558,7 @@ test_finish_foreign_result (void)
   g_task_return_boolean (untagged_bg, TRUE);
   CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL), ==, FS_WAIT_NOT_STARTED));
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_background_generator_next_value_finish (values, G_ASYNC_RESULT (untagged_bg), &value, NULL)));
+  CHECK_CRITICAL ("*source_tag*", g_assert_null (fs_background_generator_next_finish (values, G_ASYNC_RESULT (untagged_bg), NULL, NULL)));
   g_assert_false (G_IS_VALUE (&value));
 }
 
@@ -537,26 +575,40 @@ test_value_misuse (void)
   values = fs_background_generator_new_for_values (1, "value-misuse", yield_one_value, NULL, NULL);
   pointers = fs_background_generator_new (1, "pointer-misuse", noop_generator, NULL, NULL, NULL);
 
-  /* A value already holding something would be overwritten: refused. */
+  /* A value already holding something would be overwritten: refused,
+   * and nothing is taken. */
   g_value_init (&value, G_TYPE_STRING);
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value (values, &value, NULL, NULL)));
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value_timeout (values, &value, 0, NULL, NULL)));
+  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_cmpint (fs_background_generator_next_value (values, -1, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_cmpint (fs_background_generator_next_value (values, 0, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  g_assert_true (G_VALUE_HOLDS_STRING (&value));
+  g_value_unset (&value);
   fs_background_generator_next_async (values, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value_finish (values, p.result, &value, NULL)));
-  g_value_unset (&value);
-  g_assert_true (fs_background_generator_next_value_finish (values, p.result, &value, NULL));
-  g_value_unset (&value);
+  {
+    FsWaitStatus status = FS_WAIT_FAILED;
+    GValue *got = fs_background_generator_next_finish (values, p.result, &status, NULL);
+
+    g_assert_cmpint (status, ==, FS_WAIT_OK);
+    g_assert_nonnull (got);
+    g_assert_cmpint (g_value_get_int (got), ==, 7);
+    g_boxed_free (G_TYPE_VALUE, got);
+  }
   g_clear_object (&p.result);
 
-  /* The value calls on a stream of pointers. */
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_next_value_timeout (pointers, &value, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_try_next_value (pointers, &value, 0, NULL, NULL)));
+  /* The value calls on a stream of pointers: no misuse since 0.2, an
+   * item would come as a G_TYPE_POINTER value. */
+  g_assert_cmpint (fs_background_generator_next_value (pointers, 0, NULL, &value, NULL), ==, FS_WAIT_END);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
+  g_value_unset (&value);
   p.done = FALSE;
   fs_background_generator_next_async (pointers, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_next_value_finish (pointers, p.result, &value, NULL)));
-  g_assert_false (fs_background_generator_next_finish (pointers, p.result, NULL, NULL));
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish (pointers, p.result, &status, NULL));
+    g_assert_cmpint (status, ==, FS_WAIT_END);
+  }
   g_clear_object (&p.result);
   g_assert_false (G_IS_VALUE (&value));
 }
@@ -597,7 +649,7 @@ test_generator_misuse (void)
   /* Kept past the end of its function: a yield is a bug of the generator,
    * the item is freed, and the stream says it is over. */
   bg = fs_background_generator_new (1, "kept", keep_generator, &k, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, NULL), ==, FS_WAIT_END);
   CHECK_CRITICAL ("*yielded after its generator function returned*",
                   g_assert_false (fs_generator_yield (k.kept, NULL, &error)));
   g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
@@ -608,7 +660,7 @@ test_generator_misuse (void)
   CHECK_CRITICAL ("*self->values*", g_assert_false (fs_generator_yield_value (k.kept, &value, NULL)));
   g_clear_object (&bg);
   bg = fs_background_generator_new_for_values (1, "kept-values", keep_generator, &kv, NULL);
-  g_assert_false (fs_background_generator_next_value (bg, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, NULL), ==, FS_WAIT_END);
   CHECK_CRITICAL ("*G_IS_VALUE (value)*", g_assert_false (fs_generator_yield_value (kv.kept, &unset, NULL)));
   CHECK_CRITICAL ("*G_IS_VALUE (value)*", g_assert_false (fs_generator_yield_value (kv.kept, NULL, NULL)));
 
@@ -620,7 +672,7 @@ test_generator_misuse (void)
   g_clear_error (&error);
 
   /* After the close, a yield is refused without a critical. */
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
   g_assert_false (fs_generator_yield_value (kv.kept, &value, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
 
@@ -649,7 +701,7 @@ test_files_bad (void)
 
   /* No files: an empty stream. */
   bg = fs_background_generator_new_for_files (NULL, 0, 1);
-  g_assert_false (fs_background_generator_next_value (bg, NULL, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_clear_object (&bg);
 
@@ -657,7 +709,7 @@ test_files_bad (void)
    * loaded file holds the error. */
   files[1] = dir;
   bg = fs_background_generator_new_for_files (files, 2, 1);
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
   loaded = g_value_get_object (&value);
   contents = fs_loaded_file_get_contents (loaded, &error);
   g_assert_null (contents);
@@ -667,7 +719,7 @@ test_files_bad (void)
   g_clear_error (&error);
   g_value_unset (&value);
 
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
   contents = fs_loaded_file_get_contents (g_value_get_object (&value), &error);
   g_assert_null (contents);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
@@ -764,23 +816,46 @@ test_waits_stopped (void)
 
   /* The same for the next item. */
   bg = fs_background_generator_new (1, "stopped-next", hold_until_released, &held, NULL, NULL);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_background_generator_next (bg, &item, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   p.done = FALSE;
   fs_background_generator_next_async (bg, cancelled, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_background_generator_next_finish (bg, p.result, &item, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish (bg, p.result, &status, &error));
+    g_assert_cmpint (status, ==, FS_WAIT_CANCELLED);
+    g_assert_no_error (error);
+  }
   g_clear_object (&p.result);
   g_assert_null (item);
   fs_test_gate_open (&held);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+
+  /* And for the close's wait for its producer, which here does not look
+   * at its cancellable: the stream is closed all the same. */
+  {
+    g_autoptr(FsBackgroundGenerator) held_bg = NULL;
+    FsTestGate held_too;
+
+    fs_test_gate_init (&held_too);
+    held_bg = fs_background_generator_new (1, "stopped-close", hold_until_released, &held_too,
+                                           NULL, NULL);
+    g_assert_cmpint (fs_background_generator_close (held_bg, 0, NULL), ==, FS_WAIT_TIMED_OUT);
+    g_assert_true (fs_background_generator_is_closed (held_bg));
+    g_assert_cmpint (fs_background_generator_close (held_bg, 1000, NULL), ==, FS_WAIT_TIMED_OUT);
+    g_assert_cmpint (fs_background_generator_close (held_bg, -1, cancelled), ==, FS_WAIT_CANCELLED);
+    g_assert_cmpint (fs_background_generator_next (held_bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+    g_assert_no_error (error);
+    fs_test_gate_open (&held_too);
+    g_assert_cmpint (fs_background_generator_close (held_bg, -1, NULL), ==, FS_WAIT_OK);
+    g_clear_object (&held_bg);
+    fs_test_gate_clear (&held_too);
+  }
 
   fs_test_gate_clear (&gate);
   fs_test_gate_clear (&held);
@@ -838,31 +913,6 @@ test_thread_start_finished_unjoined (void)
   g_assert_true (fs_thread_start (thread, &error));
   g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
-}
-
-static void
-test_try_next_value_error_preset (void)
-{
-  g_autoptr(FsBackgroundGenerator) bg = NULL;
-  g_autoptr(GError) error = g_error_new_literal (TEST_ERROR, 1, "already here");
-  GValue value = G_VALUE_INIT;
-  gboolean timed_out = TRUE;
-
-  /* A programmer error like everywhere else: refused before taking
-   * anything, and the error is left alone. */
-  bg = fs_background_generator_new_for_values (1, "try-preset", yield_one_value, NULL, NULL);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*",
-                  g_assert_false (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error)));
-  g_assert_error (error, TEST_ERROR, 1);
-  g_assert_false (G_IS_VALUE (&value));
-
-  /* The item is still there for a proper call. */
-  g_clear_error (&error);
-  g_assert_true (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error));
-  g_assert_no_error (error);
-  g_assert_false (timed_out);
-  g_assert_cmpint (g_value_get_int (&value), ==, 7);
-  g_value_unset (&value);
 }
 
 /* Objects made with g_object_new() (as GJS's `new Fs.Thread()` does):
@@ -948,7 +998,6 @@ main (int   argc,
   g_test_add_func ("/bad-input/wait-on-self", test_wait_on_self);
   g_test_add_func ("/bad-input/start-finished-unjoined", test_thread_start_finished_unjoined);
   g_test_add_func ("/bad-input/g-object-new", test_g_object_new);
-  g_test_add_func ("/bad-input/try-next-value-error-preset", test_try_next_value_error_preset);
 
   return g_test_run ();
 }
