@@ -597,7 +597,7 @@ test_value_misuse (void)
 
   /* The value calls on a stream of pointers: no misuse since 0.2, an
    * item would come as a G_TYPE_POINTER value. */
-  g_assert_cmpint (fs_background_generator_next_value (pointers, 0, NULL, &value, NULL), ==, FS_WAIT_END);
+  g_assert_cmpint (fs_background_generator_next_value (pointers, -1, NULL, &value, NULL), ==, FS_WAIT_END);
   g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
   g_value_unset (&value);
   p.done = FALSE;
