@@ -492,7 +492,7 @@ test_create_fails_generator (void)
   g_assert_nonnull (bg);
   for (guint i = 0; i < 2; i++)
     {
-      g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
       g_assert_nonnull (strstr (error->message, "no-room-gen"));
       g_assert_null (item);
@@ -501,10 +501,10 @@ test_create_fails_generator (void)
   g_assert_false (fs_thread_is_alive (fs_background_generator_get_thread (bg)));
 
   unlimit_threads ();
-  fs_background_generator_close (bg);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
-  g_clear_error (&error);
+  /* No producer to wait for. */
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+  g_assert_no_error (error);
 
   g_object_unref (bg);
   g_assert_cmpuint (counters_get_freed (c), ==, 1);
@@ -562,7 +562,7 @@ test_create_fails_address_space (void)
       g_assert_cmpuint (c->arrived, ==, 1);
 
       bg = fs_background_generator_new (1, "no-space-gen", never_runs, NULL, NULL, NULL);
-      g_assert_false (fs_background_generator_next (bg, NULL, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
       g_object_unref (bg);
 
@@ -619,6 +619,7 @@ test_generator_fails_at_random_item (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *expected = NULL;
       guint prefetch = g_test_rand_int_range (1, 6);
+      FsWaitStatus status;
       gpointer item;
       guint taken = 0;
 
@@ -629,19 +630,20 @@ test_generator_fails_at_random_item (void)
 
       /* Every item before the failure, in order, then the error with its
        * domain and code, every time it is asked. */
-      while (fs_background_generator_next (bg, &item, NULL, &error))
+      while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
         {
           g_assert_cmpuint (((Item *) item)->index, ==, taken);
           taken++;
           item_free (item);
         }
+      g_assert_cmpint (status, ==, FS_WAIT_FAILED);
       g_assert_cmpuint (taken, ==, s.fail_at);
       g_assert_error (error, TEST_ERROR, 40 + (gint) s.fail_at);
       expected = g_strdup_printf ("Error in thread (%s): failed at item %u",
                                   fs_background_generator_get_name (bg), s.fail_at);
       g_assert_cmpstr (error->message, ==, expected);
       g_clear_error (&error);
-      g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, TEST_ERROR, 40 + (gint) s.fail_at);
 
       /* Listed once, where the producer's failures go. */
@@ -791,22 +793,21 @@ test_consumer_cancelled_while_blocked (void)
    * thread cancels it once it sleeps. */
   canceller = g_thread_new ("canceller", cancel_when_sleeping, &k);
   announce_tid (c);
-  g_assert_false (fs_background_generator_next (bg, &item, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_assert_null (item);
-  g_clear_error (&error);
   g_thread_join (canceller);
 
   /* The cancelled wait took nothing: every item still comes. */
   counters_release (c);
   for (guint i = 0; i < 3; i++)
     {
-      g_assert_true (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_cmpuint (((Item *) item)->index, ==, i);
       item_free (item);
     }
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
 
   g_object_unref (bg);
@@ -820,17 +821,30 @@ typedef struct
   gboolean  ret;
   gpointer  item;
   GError   *error;
+  FsWaitStatus next_status;   /* next_done() only */
 } AsyncResult;
 
+/* ret: an item came, as a G_TYPE_POINTER value, with FS_WAIT_OK. */
 static void
 next_done (GObject      *object,
            GAsyncResult *result,
            gpointer      data)
 {
   AsyncResult *r = data;
+  GValue *value;
 
-  r->ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
-                                                &r->item, &r->error);
+  r->next_status = FS_WAIT_FAILED;
+  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
+                                               &r->next_status, &r->error);
+  r->ret = value != NULL;
+  g_assert_cmpint (r->ret, ==, r->next_status == FS_WAIT_OK);
+  g_assert_cmpint (r->error != NULL, ==, r->next_status == FS_WAIT_FAILED);
+  if (value != NULL)
+    {
+      g_assert_true (G_VALUE_HOLDS_POINTER (value));
+      r->item = g_value_get_pointer (value);
+      g_boxed_free (G_TYPE_VALUE, value);
+    }
   r->done = TRUE;
 }
 
@@ -872,9 +886,9 @@ test_async_consumer_cancelled_while_waiting (void)
   fs_test_iterate_until (&r.done);
   g_thread_join (canceller);
   g_assert_false (r.ret);
-  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (r.next_status, ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (r.error);
   g_assert_null (r.item);
-  g_clear_error (&r.error);
 
   counters_release (c);
   for (guint i = 0; i < 3; i++)
@@ -883,6 +897,7 @@ test_async_consumer_cancelled_while_waiting (void)
       fs_background_generator_next_async (bg, NULL, next_done, &r);
       fs_test_iterate_until (&r.done);
       g_assert_true (r.ret);
+      g_assert_cmpint (r.next_status, ==, FS_WAIT_OK);
       g_assert_cmpuint (((Item *) r.item)->index, ==, i);
       item_free (r.item);
     }
@@ -954,20 +969,21 @@ race_consumer (gpointer data)
 {
   Race *race = data;
   GError *error = NULL;
+  FsWaitStatus status;
   gpointer item;
 
-  while (fs_background_generator_next (race->bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (race->bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       g_atomic_int_inc (&race->consumed);
       item_free (item);
     }
-  if (error == NULL)
+  if (status == FS_WAIT_END && error == NULL)
     race->consumer_end = TRUE;
-  else if (g_error_matches (error, FS_ERROR, FS_ERROR_CLOSED))
+  else if (status == FS_WAIT_CLOSED && error == NULL)
     race->consumer_closed = TRUE;
   else
-    g_error ("the consumer of a stream closed at its end got: %s", error->message);
-  g_clear_error (&error);
+    g_error ("the consumer of a stream closed at its end got status %d and %s",
+             status, error != NULL ? error->message : "no error");
   return NULL;
 }
 
@@ -1003,7 +1019,7 @@ test_close_races_end (void)
       consumer = g_thread_new ("race-consumer", race_consumer, &race);
 
       counters_wait_arrived (race.counters, 1);
-      fs_background_generator_close (race.bg);
+      g_assert_cmpint (fs_background_generator_close (race.bg, -1, NULL), ==, FS_WAIT_OK);
       g_assert_true (fs_background_generator_is_closed (race.bg));
       g_thread_join (consumer);
 
@@ -1046,7 +1062,7 @@ generator_drops_last_ref (FsGenerator  *gen,
   counters_wait_release (o->counters);
 
   /* The consumer let go: this is the last reference. Its close must not
-   * join this thread, and the next yield says the stream is closed. */
+   * wait for this thread, and the next yield says the stream is closed. */
   bg = g_steal_pointer (&o->bg);
   g_object_unref (bg);
   g_assert_true (fs_generator_is_closed (gen));
@@ -1075,7 +1091,7 @@ test_last_ref_on_producer_thread (void)
   bg = fs_background_generator_new (1, "last-ref-producer", generator_drops_last_ref,
                                     &o, owner_freed, item_free);
   o.bg = g_object_ref (bg);
-  g_assert_true (fs_background_generator_next (bg, &item, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, NULL), ==, FS_WAIT_OK);
   item_free (item);
   g_object_unref (bg);
   counters_release (o.counters);
@@ -1198,15 +1214,17 @@ test_async_next_cancellable_unused (void)
   counters_release (c);
   fs_test_iterate_until (&r.done);
   g_assert_true (r.ret);
+  g_assert_cmpint (r.next_status, ==, FS_WAIT_OK);
   item_free (r.item);
 
   g_object_unref (bg);
   while (g_main_context_iteration (NULL, FALSE))
     ;
 
-  /* Dropping the last reference closes the stream and joins the
-   * producer. */
+  /* Dropping the last reference closes the stream at once; the producer
+   * lets go of its data on its own, without anyone waiting for it. */
   g_assert_true (finalized);
+  counters_wait_freed (c, 1);
   g_assert_cmpuint (counters_get_freed (c), ==, 1);
   fs_test_assert_threads_settle (before);
   counters_free (c);
@@ -1292,9 +1310,17 @@ last_item_done (GObject      *object,
                 gpointer      data)
 {
   LastItem *l = data;
+  FsWaitStatus status = FS_WAIT_FAILED;
+  GValue *value;
 
-  l->ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
-                                                &l->item, NULL);
+  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
+                                               &status, NULL);
+  l->ret = value != NULL && status == FS_WAIT_OK;
+  if (value != NULL)
+    {
+      l->item = g_value_get_pointer (value);
+      g_boxed_free (G_TYPE_VALUE, value);
+    }
   l->done = TRUE;
 }
 
@@ -1663,6 +1689,7 @@ test_prefetch_near_maxuint (void)
       Counters *c = counters_new ();
       Burst b = { c, 20000, 0 };
       FsBackgroundGenerator *bg;
+      FsWaitStatus status;
       gpointer item;
       guint taken = 0;
 
@@ -1675,12 +1702,13 @@ test_prefetch_near_maxuint (void)
       counters_wait_arrived (c, 1);
       g_assert_cmpint (g_atomic_int_get (&b.yielded), ==, (gint) b.n_items);
 
-      while (fs_background_generator_next (bg, &item, NULL, NULL))
+      while ((status = fs_background_generator_next (bg, &item, -1, NULL, NULL)) == FS_WAIT_OK)
         {
           g_assert_cmpuint (((Item *) item)->index, ==, taken);
           taken++;
           item_free (item);
         }
+      g_assert_cmpint (status, ==, FS_WAIT_END);
       g_assert_cmpuint (taken, ==, b.n_items);
       g_object_unref (bg);
       g_assert_cmpuint (c->items_freed, ==, b.n_items);
@@ -1699,7 +1727,7 @@ test_prefetch_huge_closed_full (void)
   bg = fs_background_generator_new (G_MAXUINT, "huge-closed", generate_burst,
                                     &b, NULL, item_free);
   counters_wait_arrived (c, 1);
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
   g_assert_cmpuint (c->items_freed, ==, b.n_items);
   g_object_unref (bg);
   counters_free (c);
@@ -1774,15 +1802,17 @@ test_extreme_timeouts (void)
   g_assert_no_error (error);
 
   bg = fs_background_generator_new (1, "timeouts", yield_one, c, NULL, item_free);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_null (item);
   counters_release (c);
-  g_assert_true (fs_background_generator_next_timeout (bg, &item, G_MAXINT64, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, G_MAXINT64, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   item_free (item);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, G_MININT64, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, G_MAXINT64, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+  /* The close's wait: no limit, and no overflow. */
+  g_assert_cmpint (fs_background_generator_close (bg, G_MAXINT64, NULL), ==, FS_WAIT_OK);
 
   g_clear_object (&bg);
   counters_free (c);
