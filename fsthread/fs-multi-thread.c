@@ -682,6 +682,7 @@ fs_multi_thread_start (FsMultiThread  *self,
                        GError        **error)
 {
   g_autoptr(GPtrArray) unstarted = NULL;
+  g_autoptr(GPtrArray) threads = NULL;
   GQueue tasks = G_QUEUE_INIT;
   GroupRun *previous;
   GroupRun *run;
@@ -769,6 +770,8 @@ fs_multi_thread_start (FsMultiThread  *self,
   while (run->threads->len > started)
     g_ptr_array_add (unstarted, g_ptr_array_steal_index (run->threads, run->threads->len - 1));
   end_creation (self, run, &tasks);
+  /* Taken now: a join meanwhile may finish the run and drop its array. */
+  threads = g_ptr_array_ref (run->threads);
   g_mutex_unlock (&self->mutex);
 
   dispatch_creation_tasks (&tasks, run);
@@ -776,10 +779,13 @@ fs_multi_thread_start (FsMultiThread  *self,
 
   g_cancellable_cancel (self->cancellable);
   {
-    g_autoptr(GPtrArray) threads = g_ptr_array_ref (run->threads);
+    /* Every thread started is reaped before the call returns: the
+     * caller's interrupt descriptor must not end these joins. */
+    int interrupt_fd = fs_wait_set_interrupt_fd (-1);
 
     for (guint i = 0; i < threads->len; i++)
       _fs_thread_join_until (g_ptr_array_index (threads, i), -1, NULL, NULL);
+    fs_wait_set_interrupt_fd (interrupt_fd);
   }
   finish_run (self, run, NULL);
 

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <fsthread.h>
 
 #include "fs-test-util.h"
@@ -404,9 +405,14 @@ test_create_fails_group (void)
   FsMultiThread *group;
   g_autoptr(GError) error = NULL;
   guint before;
+  int fds[2];
 
   if (!nproc_subprocess_or_skip ())
     return;
+
+  /* A readable interrupt descriptor: it must not cut the reaping short. */
+  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, NULL));
+  g_assert_cmpint (write (fds[1], "x", 1), ==, 1);
 
   c = counters_new ();
   group = fs_multi_thread_new ("no-room-group", n, stall_then_ask_group, c, counters_data_freed);
@@ -419,8 +425,13 @@ test_create_fails_group (void)
   before = fs_test_count_threads ();
 
   /* Three threads start, the fourth is refused: the three are cancelled
-   * and joined before start returns. */
+   * and joined before start returns, even though the caller's interrupt
+   * descriptor is readable. */
+  g_assert_cmpint (fs_wait_set_interrupt_fd (fds[0]), ==, -1);
   g_assert_false (fs_multi_thread_start (group, &error));
+  g_assert_cmpint (fs_wait_set_interrupt_fd (-1), ==, fds[0]);
+  close (fds[0]);
+  close (fds[1]);
   g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
   g_clear_error (&error);
   g_assert_cmpuint (c->arrived, ==, room);
