@@ -615,8 +615,6 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
  * fs_background_generator_next_finish:
  * @self: a [class@Fs.BackgroundGenerator]
  * @result: the [iface@Gio.AsyncResult] given to the callback
- * @status: (out) (optional) (skip): the outcome of the wait, as
- *   [method@Fs.BackgroundGenerator.next] returns it
  * @error: return location for the generator's error
  *
  * Completes [method@Fs.BackgroundGenerator.next_async].
@@ -625,12 +623,14 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
  * [method@Fs.BackgroundGenerator.next_value] gives it: the item of a stream
  * of values, a %G_TYPE_POINTER value in a stream of pointers), or %NULL when
  * the wait took none: at the end of the stream, after a close, or when the
- * cancellable was cancelled; @status says which. The generator's failure is
- * the only error: %NULL with @error set (and @status %FS_WAIT_FAILED).
+ * cancellable was cancelled ([method@Fs.BackgroundGenerator.next_finish_full]
+ * says which). The generator's failure is the only error: %NULL with @error
+ * set.
  *
  * So in JavaScript `await bg.next_async(null)` (with `Gio._promisify`)
- * resolves to the item itself, or to `null` once there is none; in Vala
- * `var item = yield bg.next_async (null);`.
+ * resolves to the item itself, or to `null` once there is none; in Python
+ * `next_finish()` returns the item or `None`; in Vala
+ * `var item = yield bg.next_async (null);` gives a `GLib.Value?`.
  *
  * Returns: (transfer full) (nullable): the item, or %NULL when there is none
  *
@@ -639,8 +639,32 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
 GValue *
 fs_background_generator_next_finish (FsBackgroundGenerator  *self,
                                      GAsyncResult           *result,
-                                     FsWaitStatus           *status,
                                      GError                **error)
+{
+  return fs_background_generator_next_finish_full (self, result, NULL, error);
+}
+
+/**
+ * fs_background_generator_next_finish_full: (skip)
+ * @self: a [class@Fs.BackgroundGenerator]
+ * @result: the [iface@Gio.AsyncResult] given to the callback
+ * @status: (out) (optional): the outcome of the wait, as
+ *   [method@Fs.BackgroundGenerator.next] returns it
+ * @error: return location for the generator's error
+ *
+ * As [method@Fs.BackgroundGenerator.next_finish], and says why there is no
+ * item: %FS_WAIT_END, %FS_WAIT_CLOSED, %FS_WAIT_CANCELLED, or
+ * %FS_WAIT_FAILED with @error set; %FS_WAIT_OK with the item.
+ *
+ * Returns: (transfer full) (nullable): the item, or %NULL when there is none
+ *
+ * Since: 0.2
+ */
+GValue *
+fs_background_generator_next_finish_full (FsBackgroundGenerator  *self,
+                                          GAsyncResult           *result,
+                                          FsWaitStatus           *status,
+                                          GError                **error)
 {
   gpointer item = NULL;
   FsWaitStatus local_status;

@@ -45,13 +45,16 @@ _fs_spin_init (FsSpin *spin,
                guint   budget_usec,
                gint64  end_time)
 {
+  gint64 now;
+
   spin->n = 0;
   spin->deadline = 0;
   if (budget_usec == 0 || !_fs_spin_allowed ())
     return;
-  spin->deadline = g_get_monotonic_time () + budget_usec;
+  now = g_get_monotonic_time ();
+  spin->deadline = now + budget_usec;
   if (end_time >= 0 && end_time < spin->deadline)
-    spin->deadline = end_time;
+    spin->deadline = end_time <= now ? 0 : end_time;
 }
 
 gboolean

@@ -1550,7 +1550,7 @@ next_cb (GObject      *object,
 
   g_assert_false (r->done);
   r->status = FS_WAIT_OK;
-  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object),
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object),
                                                result, &r->status, &r->error);
   if (value != NULL)
     {
@@ -2006,7 +2006,7 @@ next_value_cb (GObject      *object,
   GValue *value;
 
   r->status = FS_WAIT_OK;
-  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object),
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object),
                                                result, &r->status, &r->error);
   r->got_value = value != NULL;
   g_assert_cmpint (r->got_value, ==, r->status == FS_WAIT_OK);

@@ -340,7 +340,7 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, -1, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, 0, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", fs_background_generator_next_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_next_finish (NULL, NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_next_finish_full (NULL, NULL, NULL, NULL)));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_close (NULL, -1, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_true (fs_background_generator_is_closed (NULL)));
   g_assert_false (G_IS_VALUE (&value));
@@ -447,12 +447,12 @@ test_error_preset_everywhere (void)
   p.done = FALSE;
   fs_background_generator_next_async (bg, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (fs_background_generator_next_finish (bg, p.result, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (fs_background_generator_next_finish_full (bg, p.result, NULL, &error)));
   {
     /* Refused before taking anything: the item is still there for a
      * proper call. */
     FsWaitStatus status = FS_WAIT_FAILED;
-    GValue *got = fs_background_generator_next_finish (bg, p.result, &status, NULL);
+    GValue *got = fs_background_generator_next_finish_full (bg, p.result, &status, NULL);
 
     g_assert_cmpint (status, ==, FS_WAIT_OK);
     g_assert_nonnull (got);
@@ -534,8 +534,8 @@ test_finish_foreign_result (void)
   /* Another object's result. */
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_thread_join_finish (other, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (bg, p.result, NULL, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (values, p.result, NULL, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (bg, p.result, NULL, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (values, p.result, NULL, NULL)));
   g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
 
@@ -543,11 +543,11 @@ test_finish_foreign_result (void)
   p.done = FALSE;
   fs_background_generator_next_async (bg, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish (values, p.result, NULL, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (values, p.result, NULL, NULL)));
   {
     FsWaitStatus status = FS_WAIT_OK;
 
-    g_assert_null (fs_background_generator_next_finish (bg, p.result, &status, NULL));
+    g_assert_null (fs_background_generator_next_finish_full (bg, p.result, &status, NULL));
     g_assert_cmpint (status, ==, FS_WAIT_END);
   }
   g_clear_object (&p.result);
@@ -558,7 +558,7 @@ test_finish_foreign_result (void)
   g_task_return_boolean (untagged_bg, TRUE);
   CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL), ==, FS_WAIT_NOT_STARTED));
-  CHECK_CRITICAL ("*source_tag*", g_assert_null (fs_background_generator_next_finish (values, G_ASYNC_RESULT (untagged_bg), NULL, NULL)));
+  CHECK_CRITICAL ("*source_tag*", g_assert_null (fs_background_generator_next_finish_full (values, G_ASYNC_RESULT (untagged_bg), NULL, NULL)));
   g_assert_false (G_IS_VALUE (&value));
 }
 
@@ -586,7 +586,7 @@ test_value_misuse (void)
   fs_test_iterate_until (&p.done);
   {
     FsWaitStatus status = FS_WAIT_FAILED;
-    GValue *got = fs_background_generator_next_finish (values, p.result, &status, NULL);
+    GValue *got = fs_background_generator_next_finish_full (values, p.result, &status, NULL);
 
     g_assert_cmpint (status, ==, FS_WAIT_OK);
     g_assert_nonnull (got);
@@ -606,7 +606,7 @@ test_value_misuse (void)
   {
     FsWaitStatus status = FS_WAIT_OK;
 
-    g_assert_null (fs_background_generator_next_finish (pointers, p.result, &status, NULL));
+    g_assert_null (fs_background_generator_next_finish_full (pointers, p.result, &status, NULL));
     g_assert_cmpint (status, ==, FS_WAIT_END);
   }
   g_clear_object (&p.result);
@@ -826,7 +826,7 @@ test_waits_stopped (void)
   {
     FsWaitStatus status = FS_WAIT_OK;
 
-    g_assert_null (fs_background_generator_next_finish (bg, p.result, &status, &error));
+    g_assert_null (fs_background_generator_next_finish_full (bg, p.result, &status, &error));
     g_assert_cmpint (status, ==, FS_WAIT_CANCELLED);
     g_assert_no_error (error);
   }

@@ -845,7 +845,7 @@ next_done (GObject      *object,
   GValue *value;
 
   r->next_status = FS_WAIT_FAILED;
-  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
                                                &r->next_status, &r->error);
   r->ret = value != NULL;
   g_assert_cmpint (r->ret, ==, r->next_status == FS_WAIT_OK);
@@ -1324,7 +1324,7 @@ last_item_done (GObject      *object,
   FsWaitStatus status = FS_WAIT_FAILED;
   GValue *value;
 
-  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
                                                &status, NULL);
   l->ret = value != NULL && status == FS_WAIT_OK;
   if (value != NULL)

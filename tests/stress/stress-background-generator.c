@@ -499,7 +499,7 @@ async_next_done (GObject      *object,
   GValue *value;
 
   c->async_status = FS_WAIT_OK;
-  value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
                                                &c->async_status, &c->error);
   if ((value != NULL) != (c->async_status == FS_WAIT_OK))
     stress_fail (c->trial, "consumer %u: next_finish returned %s value with status %d",
