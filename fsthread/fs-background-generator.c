@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "fs-background-generator.h"
+#include "fs-binding-private.h"
 #include "fs-error.h"
 #include "fs-generator-private.h"
 #include "fs-queue-private.h"
@@ -279,6 +280,9 @@ create (guint            prefetch,
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *self;
   Producer *producer;
+
+  /* A JavaScript generator never reaches the producer thread. */
+  _fs_binding_refuse_javascript ((GCallback *) &func, &user_data, &user_data_free);
 
   self = g_object_new (FS_TYPE_BACKGROUND_GENERATOR, NULL);
   self->prefetch = prefetch;

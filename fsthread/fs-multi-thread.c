@@ -19,6 +19,8 @@
 
 #include "config.h"
 
+#include "fs-binding-private.h"
+
 #include "fs-closure-private.h"
 #include "fs-error.h"
 #include "fs-multi-thread.h"
@@ -363,6 +365,8 @@ fs_multi_thread_new (const char     *name,
                        "name", name,
                        "thread-count", thread_count,
                        NULL);
+  /* A JavaScript target never reaches the group's threads. */
+  _fs_binding_refuse_javascript ((GCallback *) &func, &user_data, &user_data_free);
   self->closure = _fs_closure_new (G_CALLBACK (func), user_data, user_data_free);
 
   return self;

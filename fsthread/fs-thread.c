@@ -21,6 +21,7 @@
 # include <pthread.h>
 #endif
 
+#include "fs-binding-private.h"
 #include "fs-enums.h"
 #include "fs-error.h"
 #include "fs-names-private.h"
@@ -355,11 +356,8 @@ fs_thread_real_run (FsThread  *self,
   if (priv->func == NULL)
     return TRUE;
 
-  /* A JavaScript function as target: GJS refuses to call it on this
-   * thread, and the call returns FALSE without an error (see
-   * fs_thread_main()). Whatever the process needs so that GJS's garbage
-   * collector, running meanwhile on the main thread, stays safe belongs
-   * here, around the call (issue #10, defect 4). */
+  /* A JavaScript target was refused where it was given (fs-binding.c):
+   * this calls C, or a binding that may run anywhere. */
   return priv->func (self, priv->user_data, error);
 }
 
@@ -491,6 +489,9 @@ fs_thread_new (const char     *name,
   FsThread *self;
 
   g_return_val_if_fail (func != NULL, NULL);
+
+  /* A JavaScript target never reaches the new thread. */
+  _fs_binding_refuse_javascript ((GCallback *) &func, &user_data, &user_data_free);
 
   self = g_object_new (FS_TYPE_THREAD, "name", name, NULL);
   priv = PRIV (self);
@@ -806,9 +807,7 @@ fs_thread_main (gpointer data)
     {
       if (error == NULL)
         error = g_error_new_literal (FS_ERROR, FS_ERROR_FAILED,
-                                     "The target returned FALSE without setting an error "
-                                     "(as a JavaScript function does: it cannot run "
-                                     "on another thread)");
+                                     "The target returned FALSE without setting an error");
       g_prefix_error (&error, "Error in thread (%s): ", priv->name);
       record_failure (self, error);
 
@@ -876,6 +875,13 @@ fs_thread_start (FsThread  *self,
 
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* A subclass written in JavaScript: its run cannot go to a worker. */
+  if (_fs_binding_vfunc_is_javascript ((gpointer) FS_THREAD_GET_CLASS (self)->run))
+    {
+      g_set_error_literal (error, FS_ERROR, FS_ERROR_NOT_SUPPORTED, FS_BINDING_REFUSAL_MESSAGE);
+      return FALSE;
+    }
 
   priv = PRIV (self);
   g_mutex_lock (&priv->mutex);
