@@ -628,7 +628,7 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
  * of values, a %G_TYPE_POINTER value in a stream of pointers), or %NULL when
  * the wait took none: at the end of the stream, after a close, or when the
  * cancellable was cancelled ([method@Fs.BackgroundGenerator.next_finish_full]
- * says which). The generator's failure is the only error: %NULL with @error
+ * says which, and tells a %NULL item from no item). The generator's failure is the only error: %NULL with @error
  * set.
  *
  * So in JavaScript `await bg.next_async(null)` (with `Gio._promisify`)
@@ -649,7 +649,7 @@ fs_background_generator_next_finish (FsBackgroundGenerator  *self,
 }
 
 /**
- * fs_background_generator_next_finish_full: (skip)
+ * fs_background_generator_next_finish_full:
  * @self: a [class@Fs.BackgroundGenerator]
  * @result: the [iface@Gio.AsyncResult] given to the callback
  * @status: (out) (optional): the outcome of the wait, as
@@ -658,7 +658,9 @@ fs_background_generator_next_finish (FsBackgroundGenerator  *self,
  *
  * As [method@Fs.BackgroundGenerator.next_finish], and says why there is no
  * item: %FS_WAIT_END, %FS_WAIT_CLOSED, %FS_WAIT_CANCELLED, or
- * %FS_WAIT_FAILED with @error set; %FS_WAIT_OK with the item.
+ * %FS_WAIT_FAILED with @error set; %FS_WAIT_OK with the item. Use it where
+ * an item can itself read as `null` (Python's `None`), to tell it from the
+ * end.
  *
  * Returns: (transfer full) (nullable): the item, or %NULL when there is none
  *
