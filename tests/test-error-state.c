@@ -422,6 +422,21 @@ test_bounded_zero_refused (void)
 
 /* The process-wide state is bounded: a process that fails for weeks keeps
  * the first failure and the newest, not all of them. */
+/* Whether AddressSanitizer or valgrind runs this process: both hold freed
+ * memory back, so resident memory says nothing about what is kept. */
+static gboolean
+under_memory_checker (void)
+{
+  g_autofree char *maps = NULL;
+
+#ifdef FS_TEST_UNDER_ASAN
+  return TRUE;
+#endif
+  if (!g_file_get_contents ("/proc/self/maps", &maps, NULL, NULL))
+    return TRUE;
+  return strstr (maps, "vgpreload") != NULL || strstr (maps, "libasan") != NULL;
+}
+
 static void
 test_default_bounded (void)
 {
@@ -487,7 +502,9 @@ test_default_bounded (void)
   g_clear_pointer (&errors, g_ptr_array_unref);
   g_test_message ("resident memory once full: %" G_GUINT64_FORMAT " KiB, at the end: %"
                   G_GUINT64_FORMAT " KiB", rss_start, resident_kib ());
-  g_assert_cmpuint (resident_kib (), <, rss_start + 16 * 1024);
+  /* AddressSanitizer and valgrind keep freed memory aside on purpose. */
+  if (!under_memory_checker ())
+    g_assert_cmpuint (resident_kib (), <, rss_start + 16 * 1024);
 }
 
 #define N_SETTERS 8
