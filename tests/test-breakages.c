@@ -81,6 +81,11 @@ test_early_exit_leaks_producer (void)
       /* Drop it mid-stream: the producer is woken and stopped, and its
        * thread goes away on its own (the unref does not wait for it). */
       g_object_unref (bg);
+      /* Until the producer has let go of the tally (it frees its data as
+       * it ends): an atomic read, which also orders its last write before
+       * whatever uses this stack next. */
+      while (g_atomic_int_get (&t.user_data_freed) < (gint) round + 1)
+        g_thread_yield ();
       fs_test_assert_threads_settle (before);
     }
 
