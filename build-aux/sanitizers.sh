@@ -30,6 +30,9 @@ case "$mode" in
   *) echo "usage: $0 asan|tsan|valgrind" >&2; exit 2 ;;
 esac
 
+# clang and its runtimes, valgrind, dpkg-dev: only those missing.
+"$top/build-aux/install-deps.sh" sanitizers
+
 builddir="${FS_SANITIZER_BUILDDIR:-$top/_build-$mode}"
 case "$builddir" in
   /*) ;;
@@ -238,7 +241,7 @@ case "$mode" in
 
   valgrind)
     if ! command -v valgrind >/dev/null 2>&1; then
-      log "valgrind is not installed (build-aux/install-deps.sh installs it)"
+      log "valgrind is not installed (build-aux/install-deps.sh sanitizers installs it)"
       exit 1
     fi
     setup_build "${common_opts[@]}"
