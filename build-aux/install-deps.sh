@@ -74,7 +74,7 @@ elif command -v sudo >/dev/null 2>&1; then
   as_root=(sudo)
 else
   echo "install-deps: these packages are missing: ${missing[*]}" >&2
-  echo "install-deps: as root, run: apt-get install --no-install-recommends ${missing[*]}" >&2
+  echo "install-deps: as root, run: apt-get update && apt-get install --no-install-recommends ${missing[*]}" >&2
   exit 1
 fi
 

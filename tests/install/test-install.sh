@@ -67,6 +67,12 @@ if ! grep -qw overlay /proc/filesystems || ! command -v unshare >/dev/null 2>&1;
   echo "ok $((n += 1)) - usr-local: the install into /usr/local # SKIP no overlayfs or unshare"
   finish
 fi
+# A namespace whose mounts never reach the machine's: in a chroot whose
+# root is not a mount point, there is none.
+if ! out="$(unshare --mount --propagation private true 2>&1)"; then
+  echo "ok $((n += 1)) - usr-local: the install into /usr/local # SKIP no private mount namespace: $out"
+  finish
+fi
 
 mkdir -p "$tmp/ns"
 run usr-local unshare --mount --propagation private -- bash -c '
