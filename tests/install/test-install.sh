@@ -67,10 +67,14 @@ if ! grep -qw overlay /proc/filesystems || ! command -v unshare >/dev/null 2>&1;
   echo "ok $((n += 1)) - usr-local: the install into /usr/local # SKIP no overlayfs or unshare"
   finish
 fi
-# A namespace whose mounts never reach the machine's: in a chroot whose
-# root is not a mount point, there is none.
-if ! out="$(unshare --mount --propagation private true 2>&1)"; then
-  echo "ok $((n += 1)) - usr-local: the install into /usr/local # SKIP no private mount namespace: $out"
+# A namespace whose mounts never reach the machine's, and overlays in it:
+# none in a chroot whose root is not a mount point, nor in a container
+# without the right to mount.
+mkdir -p "$tmp/probe/lower" "$tmp/probe/upper" "$tmp/probe/work" "$tmp/probe/mnt"
+if ! out="$(unshare --mount --propagation private -- mount -t overlay overlay \
+              -o "lowerdir=$tmp/probe/lower,upperdir=$tmp/probe/upper,workdir=$tmp/probe/work" \
+              "$tmp/probe/mnt" 2>&1)"; then
+  echo "ok $((n += 1)) - usr-local: the install into /usr/local # SKIP no private mount namespace with overlays: ${out//$'\n'/ }"
   finish
 fi
 
