@@ -45,6 +45,9 @@ for need in "$@"; do
     sanitizers)
       packages+=("${build[@]}"
         clang libclang-rt-14-dev valgrind
+        # llvm-symbolizer: without it the reports have no function names,
+        # and the suppressions, which name functions, match nothing
+        llvm-14
         # the tsan mode builds GLib from Debian's source package
         dpkg-dev)
       ;;
