@@ -66,6 +66,9 @@
 /* A deliverer takes at most this many results at once. */
 #define BATCH_MAX 32
 
+/* Items mapped faster than this on average are delivered in batches. */
+#define FAST_ITEM_NS 100000
+
 typedef enum {
   SOURCE_GENERATOR,   /* a background generator: taken with next() */
   SOURCE_VALUES,      /* an array of GValues the map owns */
@@ -92,6 +95,7 @@ typedef struct
   guint             n_threads;
   guint             prefetch;
   guint             budget;        /* prefetch + n_threads */
+  guint             batch;         /* results delivered at once, when fast */
   gboolean          ordered;
 
   /* The source. */
@@ -129,6 +133,7 @@ typedef struct
   guint             in_flight;     /* items in workers' hands, reserved too */
   guint             held;          /* results a deliverer has taken */
   gboolean          delivering;
+  gint64            avg_item_ns;   /* how long the function takes, smoothed */
   gboolean          source_done;   /* ended, failed or closed */
   gboolean          failed;        /* an error is in the window */
   guint64           fail_index;    /* ordered: the first failed index */
@@ -199,6 +204,8 @@ map_new (guint      n_threads,
   map->budget = map->prefetch + map->n_threads;
   if (map->budget < map->prefetch)
     map->budget = G_MAXUINT;
+  map->batch = CLAMP (map->prefetch / 2, 1, BATCH_MAX);
+  map->avg_item_ns = G_MAXINT64;
   map->ordered = (flags & FS_MAP_UNORDERED) == 0;
   map->fail_index = G_MAXUINT64;
   g_mutex_init (&map->source_lock);
@@ -371,6 +378,9 @@ typedef enum {
   TAKE_NONE,     /* nothing more: the worker returns */
 } TakeStatus;
 
+static void deliver_locked (Map      *map,
+                            gboolean  force);
+
 /* With the lock held, returns with it held: waits until the worker may
  * take an item or should stop. Returns FALSE to stop. */
 static gboolean
@@ -389,7 +399,13 @@ wait_for_admission (Map          *map,
   _fs_wait_init (&wait, &map->lock, -1, cancellable);
   g_mutex_lock (&map->lock);
   while (!done_taking (map) && !admissible (map) && status == FS_WAIT_OK)
-    status = _fs_wait_sleep (&wait, &map->admission);
+    {
+      /* Nothing held back while this worker sleeps. */
+      deliver_locked (map, TRUE);
+      if (done_taking (map) || admissible (map))
+        break;
+      status = _fs_wait_sleep (&wait, &map->admission);
+    }
   g_mutex_unlock (&map->lock);
   _fs_wait_clear (&wait);
   g_mutex_lock (&map->lock);
@@ -410,7 +426,15 @@ take_from_generator (Map           *map,
   FsWaitStatus status;
 
   g_mutex_lock (&map->source_lock);
-  status = fs_background_generator_next (map->source, item, -1, cancellable, error);
+  status = fs_background_generator_next (map->source, item, 0, cancellable, error);
+  if (status == FS_WAIT_TIMED_OUT)
+    {
+      /* The source is slow: deliver what is held back before waiting. */
+      g_mutex_lock (&map->lock);
+      deliver_locked (map, TRUE);
+      g_mutex_unlock (&map->lock);
+      status = fs_background_generator_next (map->source, item, -1, cancellable, error);
+    }
   *index = map->source_taken;
   if (status == FS_WAIT_OK || status == FS_WAIT_FAILED)
     map->source_taken++;
@@ -485,6 +509,7 @@ take (Map           *map,
       g_mutex_lock (&map->lock);
       map->in_flight--;
       _fs_wait_list_wake_one (&map->admission);
+      deliver_locked (map, TRUE);
       g_mutex_unlock (&map->lock);
     }
 
@@ -543,14 +568,57 @@ take_ready_locked (Map       *map,
   return n;
 }
 
+/* With the lock held: how many results are ready at the head, up to
+ * the batch, or the batch when the head is an error. */
+static guint
+count_ready_locked (Map *map)
+{
+  guint n = 0;
+
+  if (!map->ordered)
+    return MIN (map->n_window, map->batch);
+
+  while (n < map->batch && n < map->n_placed)
+    {
+      Slot *slot = &map->ring[(map->head + n) % map->alloc];
+
+      if (slot->state == SLOT_EMPTY)
+        break;
+      if (slot->state == SLOT_ERROR)
+        return map->batch;
+      n++;
+    }
+  return n;
+}
+
+/* With the lock held: whether the ready results may wait for more. Waking
+ * a sleeping consumer costs more than mapping a fast item, so results of
+ * fast items go out in batches; but only while another item is in a
+ * worker's hands (its end delivers them), nothing failed or stops, and
+ * the workers are not held back by the bound. A worker about to wait
+ * delivers everything first. */
+static gboolean
+may_hold_locked (Map   *map,
+                 guint  ready)
+{
+  return ready < map->batch &&
+         map->in_flight > 0 &&
+         !map->source_done &&
+         !map->failed &&
+         map->avg_item_ns < FAST_ITEM_NS &&
+         admissible (map);
+}
+
 /* With the lock held, returns with it held: unless another worker is
- * delivering, hands every ready result at the head to the queue. */
+ * delivering, hands the ready results at the head to the queue (all of
+ * them when @force, else perhaps none yet: see may_hold_locked()). */
 static void
-deliver_locked (Map *map)
+deliver_locked (Map      *map,
+                gboolean  force)
 {
   gpointer batch[BATCH_MAX];
 
-  if (map->delivering)
+  if (map->delivering || map->n_placed == 0)
     return;
   map->delivering = TRUE;
 
@@ -559,6 +627,9 @@ deliver_locked (Map *map)
       GError *map_error = NULL;
       gboolean closed = FALSE;
       guint n, i;
+
+      if (!force && may_hold_locked (map, count_ready_locked (map)))
+        break;
 
       n = take_ready_locked (map, batch, &map_error);
 
@@ -586,14 +657,10 @@ deliver_locked (Map *map)
       map->held += n;
       g_mutex_unlock (&map->lock);
 
-      for (i = 0; i < n && !closed; i++)
-        {
-          /* The queue owns the result from now on, even when closed. */
-          if (!fs_generator_yield (map->generator, batch[i], NULL))
-            closed = TRUE;
-        }
-      for (; i < n; i++)
-        free_result (map, batch[i]);
+      /* One lock for the whole run, so the consumer and the deliverer do
+       * not take turns at the queue's mutex for each result. The queue
+       * owns the results from now on, even when closed. */
+      closed = !_fs_queue_push_many (map->out_queue, batch, n, NULL);
 
       g_mutex_lock (&map->lock);
       map->held -= n;
@@ -616,12 +683,17 @@ static void
 place (Map      *map,
        guint64   index,
        gpointer  result,
-       GError   *error)
+       GError   *error,
+       gint64    duration_ns)
 {
   Slot *slot;
 
   g_mutex_lock (&map->lock);
   map->in_flight--;
+  if (duration_ns >= 0)
+    map->avg_item_ns = map->avg_item_ns == G_MAXINT64
+                     ? duration_ns
+                     : (7 * map->avg_item_ns + duration_ns) / 8;
 
   /* Too late: the map is stopping, or an earlier item failed, or (in no
    * order) something failed before this was ready. */
@@ -665,7 +737,7 @@ place (Map      *map,
       slot->result = result;
     }
 
-  deliver_locked (map);
+  deliver_locked (map, FALSE);
   g_mutex_unlock (&map->lock);
 }
 
@@ -750,6 +822,7 @@ worker_main (FsThread  *thread,
       gpointer item = NULL;
       gpointer result = NULL;
       guint64 index = 0;
+      gint64 start, duration;
       gboolean ok;
 
       switch (take (map, cancellable, &item, &index, &item_error))
@@ -762,7 +835,7 @@ worker_main (FsThread  *thread,
           g_mutex_lock (&map->lock);
           map->source_done = TRUE;
           g_mutex_unlock (&map->lock);
-          place (map, index, NULL, item_error);
+          place (map, index, NULL, item_error, -1);
           continue;
 
         case TAKE_ITEM:
@@ -770,6 +843,7 @@ worker_main (FsThread  *thread,
           break;
         }
 
+      start = g_get_monotonic_time ();
       if (map->value_func != NULL)
         {
           GValue pointer_value = G_VALUE_INIT;
@@ -790,6 +864,7 @@ worker_main (FsThread  *thread,
           ok = map->func (item, &result, map->user_data, &item_error);
         }
 
+      duration = (g_get_monotonic_time () - start) * 1000;
       release_item (map, item);
 
       if (!ok)
@@ -799,12 +874,12 @@ worker_main (FsThread  *thread,
           if (item_error == NULL)
             g_set_error_literal (&item_error, FS_ERROR, FS_ERROR_FAILED,
                                  "The map function failed without an error");
-          place (map, index, NULL, item_error);
+          place (map, index, NULL, item_error, duration);
         }
       else
         {
           g_clear_error (&item_error);
-          place (map, index, result, NULL);
+          place (map, index, result, NULL, duration);
         }
     }
 }
@@ -904,6 +979,16 @@ start_map (Map        *map,
   else
     self = fs_background_generator_new (map->prefetch, name, driver_main,
                                         map_ref (map), map_unref, map->result_free);
+
+  /* With a worker on every CPU, a side of a queue that spins before it
+   * sleeps takes a CPU from the workers: the consumer waiting for a
+   * result, the source's producer waiting for room. */
+  if (map->n_threads >= fs_total_cpus ())
+    {
+      _fs_queue_set_spin_usec (_fs_background_generator_get_queue (self), 0);
+      if (map->source != NULL)
+        _fs_queue_set_spin_usec (_fs_background_generator_get_queue (map->source), 0);
+    }
 
   g_mutex_lock (&map->lock);
   map->out_queue = _fs_queue_ref (_fs_background_generator_get_queue (self));

@@ -407,7 +407,9 @@ check_failure (FsMapFlags flags,
   if ((flags & FS_MAP_UNORDERED) == 0)
     g_assert_cmpuint (n_ok, ==, fail_at);
   else
-    g_assert_cmpuint (n_ok, <=, fail_at + 4 + 6);
+    /* In no order, what finished before the failure came first: results
+     * of items made before it stopped the source, the failed one aside. */
+    g_assert_cmpuint (n_ok, <, (guint) plan->made);
 
   /* The stream stays failed. */
   g_clear_error (&error);
