@@ -568,8 +568,11 @@ worker_main (FsThread  *thread,
   /* Every worker consumes from the one generator: each entry goes to
    * exactly one of them. The cancellable only stops a next() that waits:
    * while entries are queued it hands them out, so check it first. */
+  FsWaitStatus status = FS_WAIT_CANCELLED;
+
   while (!g_cancellable_is_cancelled (cancellable) &&
-         fs_background_generator_next (demo->generator, &item, cancellable, &local_error))
+         (status = fs_background_generator_next (demo->generator, &item, -1, cancellable,
+                                                 &local_error)) == FS_WAIT_OK)
     {
       g_autoptr(Entry) entry = item;
       g_autoptr(GError) hash_error = NULL;
@@ -611,9 +614,9 @@ worker_main (FsThread  *thread,
       print_sum (demo, line, checksum, entry->path, n_bytes);
     }
 
-  /* Ctrl-C cancels the group: stopping then is not a failure. */
-  if (local_error == NULL ||
-      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+  /* Ctrl-C cancels the group: stopping then is not a failure; only the
+   * generator's own failure comes with an error. */
+  if (status != FS_WAIT_FAILED)
     return TRUE;
 
   /* The generator itself failed (its thread could not start, say). */
@@ -792,7 +795,7 @@ main (int    argc,
       g_printerr ("%s: %s\n", g_get_prgname (), error->message);
       g_clear_handle_id (&demo.sigint_id, g_source_remove);
       g_clear_handle_id (&demo.sigterm_id, g_source_remove);
-      fs_background_generator_close (demo.generator);
+      fs_background_generator_close (demo.generator, -1, NULL);
       g_clear_object (&demo.generator);
       g_clear_object (&demo.errors);
       g_mutex_clear (&demo.output_lock);
@@ -815,7 +818,7 @@ main (int    argc,
   /* Every worker has returned; closing wakes and joins the walker, which
    * may still be waiting to hand over an entry after Ctrl-C, and frees the
    * entries nobody took. */
-  fs_background_generator_close (demo.generator);
+  fs_background_generator_close (demo.generator, -1, NULL);
   g_clear_object (&demo.generator);
 
   g_mutex_lock (&demo.output_lock);

@@ -13,7 +13,10 @@ and joining happen in C with the GIL released.
 """
 
 import atexit
+import functools
 import itertools
+import os
+import signal
 import sys
 import threading
 import time
@@ -27,10 +30,6 @@ from ..overrides import override
 Fs = get_introspection_module("Fs")
 
 __all__ = []
-
-# Blocking waits are cut into slices this long, so that a signal such as
-# Ctrl+C (KeyboardInterrupt) is seen between two of them.
-_SLICE_USEC = 50_000
 
 _PY_DOMAIN = "fs-python-exception-quark"
 
@@ -92,15 +91,6 @@ def _kept_by(keeper_ref):
     return keeper_ref() if keeper_ref is not None else None
 
 
-def _is_own_error(error, state):
-    """Whether `error` is the failure that `state` recorded for the run (the
-    target's or generator's own), not an error of the wait or the call."""
-    for recorded in state.dup_errors()[:1]:
-        return (recorded.domain, recorded.code, recorded.message) == (
-            error.domain, error.code, error.message)
-    return False
-
-
 def _is_fs_error(error, code):
     return error.matches(Fs.error_quark(), code)
 
@@ -114,9 +104,6 @@ def _call_target(target, args, kwargs, keeper_ref):
     BaseException such as SystemExit, goes to the caller."""
 
     def run(*_ignored):
-        # Which object's target this thread runs, so that a join from
-        # inside can be refused instead of waiting for itself.
-        _running.owner = keeper_ref
         try:
             if target is not None:
                 target(*args, **kwargs)
@@ -124,47 +111,95 @@ def _call_target(target, args, kwargs, keeper_ref):
             raise
         except BaseException as exc:  # noqa: B902: every failure is reported
             raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
-        finally:
-            _running.owner = None
         return True
 
     return run
 
 
-_running = threading.local()
+class _Interrupts:
+    """Lets Ctrl+C through a blocking C call on the main thread.
+
+    Around the call, Python's signal wake-up descriptor points at a pipe of
+    ours, and fsthread watches the pipe's read end
+    (Fs.wait_set_interrupt_fd): a signal ends the C wait at once with
+    FS_WAIT_INTERRUPTED, having taken nothing, and Python runs its handler
+    at the next bytecode. No polling, no slices. A wake-up descriptor that
+    was set before (an event loop's) gets the signal bytes we drained.
+    """
+
+    def __init__(self):
+        self._pipe = None
+
+    def _fds(self):
+        if self._pipe is None:
+            r, w = os.pipe()
+            os.set_blocking(r, False)
+            os.set_blocking(w, False)
+            self._pipe = (r, w)
+        return self._pipe
+
+    def arm(self):
+        """Points the signal wake-up descriptor at our pipe and lets C wait
+        on it; returns what disarm() restores, or None off the main
+        thread (where Python runs no signal handler anyway)."""
+        if threading.current_thread() is not threading.main_thread():
+            return None
+        r, w = self._fds()
+        try:
+            previous = signal.set_wakeup_fd(w, warn_on_full_buffer=False)
+        except ValueError:
+            return None
+        return previous, Fs.wait_set_interrupt_fd(r)
+
+    def disarm(self, armed):
+        if armed is None:
+            return
+        previous, old_interrupt_fd = armed
+        r, _w = self._pipe
+        Fs.wait_set_interrupt_fd(old_interrupt_fd)
+        signal.set_wakeup_fd(previous, warn_on_full_buffer=False)
+        try:
+            drained = os.read(r, 512)
+        except BlockingIOError:
+            drained = b""
+        if drained and previous != -1:
+            try:
+                os.write(previous, drained)
+            except OSError:
+                pass
+
+    def call(self, wait, timeout_usec):
+        """Calls wait(timeout_usec) interruptibly and returns its status."""
+        armed = self.arm()
+        try:
+            return wait(timeout_usec)
+        finally:
+            self.disarm(armed)
 
 
-def _check_not_inside(obj, what):
-    """Refuses a join from inside: from a thread running obj's target, or,
-    for a thread this module did not create (a generator's producer), from
-    that thread itself."""
-    keeper = obj.__dict__.get("_fs_keeper")
-    owner = getattr(_running, "owner", None)
-    inside = keeper is not None and owner is not None and owner() is keeper
-    if not inside and isinstance(obj, Fs.Thread):
-        inside = Fs.Thread.get_current() == obj
-    if inside:
-        raise RuntimeError("cannot join %s from one of its own threads" % what)
+_interrupts = _Interrupts()
 
 
-def _wait_in_slices(wait_slice, timeout=None):
-    """Calls wait_slice(usec) until it returns True; returns False when
-    `timeout` seconds passed first. Python runs between slices, so a
-    pending signal handler (Ctrl+C's KeyboardInterrupt) runs there.
+def _usec(timeout):
+    return -1 if timeout is None else max(int(timeout * 1e6), 0)
 
-    wait_slice must report a timeout by returning False, not by raising: a
-    signal handler that runs while PyGObject builds a GLib.Error would turn
-    the KeyboardInterrupt into a RuntimeError."""
+
+def _wait(wait, timeout=None):
+    """Waits with wait(timeout_usec) -> FsWaitStatus until it returns
+    anything but FS_WAIT_INTERRUPTED (a signal whose handler raised
+    nothing), within `timeout` seconds overall. Ctrl+C raises
+    KeyboardInterrupt from here, at once."""
+    status = wait(0)
+    if status != Fs.WaitStatus.TIMED_OUT or timeout == 0:
+        return status
     deadline = None if timeout is None else time.monotonic() + timeout
     while True:
-        usec = _SLICE_USEC
-        if deadline is not None:
-            # One try at least: timeout=0 takes what is ready.
-            usec = min(usec, max(int((deadline - time.monotonic()) * 1e6), 0))
-        if wait_slice(usec):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+        usec = -1 if deadline is None else max(int((deadline - time.monotonic()) * 1e6), 0)
+        status = _interrupts.call(wait, usec)
+        if status != Fs.WaitStatus.INTERRUPTED:
+            return status
+        # A signal came: its Python handler runs here, at the jump back,
+        # and raises (KeyboardInterrupt) or lets the wait go on.
 
 
 def total_cpus():
@@ -280,17 +315,14 @@ class Thread(Fs.Thread):
     def join(self, timeout=None):
         """Waits until the target returns, or `timeout` seconds. Never
         raises the target's error: see check_and_raise_error()."""
-        _check_not_inside(self, "the current thread")
-        if not _wait_in_slices(lambda usec: Fs.Thread.wait(self, usec), timeout):
-            return
         try:
-            Fs.Thread.join(self, None)
-        except GLib.Error as error:
-            if _is_own_error(error, self.get_error_state()):
-                return  # the target's own failure: join() only waits
-            if _is_fs_error(error, Fs.Error.NOT_STARTED):
-                raise RuntimeError("cannot join thread before it is started") from None
-            # The target's own failure: join() only waits.
+            status = _wait(lambda usec: Fs.Thread.join(self, usec, None), timeout)
+        except GLib.Error:
+            return  # the target's own failure (FS_WAIT_FAILED): join() only waits
+        if status == Fs.WaitStatus.NOT_STARTED:
+            raise RuntimeError("cannot join thread before it is started")
+        if status == Fs.WaitStatus.WOULD_DEADLOCK:
+            raise RuntimeError("cannot join current thread")
 
     def check_and_raise_error(self):
         """Raises this thread's error, if its target failed."""
@@ -360,13 +392,14 @@ class MultiThread(Fs.MultiThread):
 
     def join(self):
         """Joins every thread, then raises the first error, if any."""
-        _check_not_inside(self, "a group")
-        _wait_in_slices(lambda usec: Fs.MultiThread.wait(self, usec))
         failure = None
         try:
-            Fs.MultiThread.join(self, None)
+            status = _wait(lambda usec: Fs.MultiThread.join(self, usec, None))
         except GLib.Error as error:
             failure = _exceptions.from_gerror(error)
+        else:
+            if status == Fs.WaitStatus.WOULD_DEADLOCK:
+                raise RuntimeError("cannot join a group from one of its own threads")
         if failure is not None:
             raise failure
 
@@ -385,10 +418,7 @@ MultiThread = override(MultiThread)
 __all__.append("MultiThread")
 
 
-_RawBackgroundGenerator = Fs.BackgroundGenerator
-
-
-class BackgroundGenerator:
+class BackgroundGenerator(Fs.BackgroundGenerator):
     """Runs a generator on a background thread, items handed over through a
     bounded queue.
 
@@ -399,22 +429,32 @@ class BackgroundGenerator:
     too, reaches the consumer unchanged. The generator's exception is raised
     in the consumer after every item it yielded before failing.
 
-    Iterate with ``for item in bg`` or ``bg.iterator()``. Several threads
-    may iterate at once; each item goes to one of them. ``close()``, or
-    dropping the object, stops and joins the producer.
+    This is the GObject itself (``Fs.BackgroundGenerator``): main-loop code
+    calls ``next_async()`` on it directly. Iterate with ``for item in bg``
+    or ``bg.iterator()``; several threads may iterate at once, each item
+    going to one of them. ``close()`` stops the producer and waits for it;
+    dropping the object stops it without waiting.
     """
 
-    def __init__(self, generator, prefetch=1, name=None, args=None, kwargs=None):
+    def __new__(cls, generator, prefetch=1, name=None, args=None, kwargs=None):
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1, not %d" % prefetch)
-        self._keeper = _Keeper()
-        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}),
-                           weakref.ref(self._keeper))
-        self._adopt(_RawBackgroundGenerator.new_for_values(
-            prefetch, name or _default_name(generator, "generator"), produce))
+        keeper = _Keeper()
+        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}), weakref.ref(keeper))
+        self = Fs.BackgroundGenerator.new_for_values(
+            prefetch, name or _default_name(generator, "generator"), produce)
+        self._adopt(keeper)
+        return self
 
-    def _adopt(self, bg):
-        self._bg = bg
+    def __init__(self, *args, **kwargs):
+        # Constructed in __new__.
+        pass
+
+    def _adopt(self, keeper):
+        self.__dict__["_fs_keeper"] = keeper
+        # Items taken from C whose delivery an exception cut short: served
+        # first, so nothing taken is ever lost.
+        self.__dict__["_fs_pending"] = []
         _live_generators.add(self)
 
     @classmethod
@@ -425,79 +465,106 @@ class BackgroundGenerator:
         file's read error in its place."""
         if prefetch < 1:
             raise ValueError("prefetch must be at least 1, not %d" % prefetch)
-        self = cls.__new__(cls)
-        self._keeper = _Keeper()
-        self._adopt(_RawBackgroundGenerator.new_for_files(list(files), prefetch))
+        self = Fs.BackgroundGenerator.new_for_files(list(files), prefetch)
+        self._adopt(_Keeper())
         return self
 
     @property
     def gobject(self):
-        """Fs.BackgroundGenerator: the C object, for main-loop code
-        (``next_async``)."""
-        return self._bg
+        """Fs.BackgroundGenerator: the object itself (kept for 0.1 code)."""
+        return self
 
     @property
     def name(self):
         """str: the name of the producer thread."""
-        return self._bg.get_name()
+        return self.get_name()
 
     @property
     def prefetch(self):
         """int: the most items that exist ahead of the consumer."""
-        return self._bg.get_prefetch()
+        return self.get_prefetch()
+
+    # Taking an item without a CALL bytecode: a property read runs no
+    # signal handler between the C call's return and the store of its
+    # result, so a Ctrl+C that lands then cannot drop the item.
+    _take_now = property(functools.partial(Fs.BackgroundGenerator.next_value, timeout_usec=0, cancellable=None))
+    _take_wait = property(functools.partial(Fs.BackgroundGenerator.next_value, timeout_usec=-1, cancellable=None))
+
+    def _take(self, timeout):
+        """(status, value): the next item, the end, or a timeout. Raises the
+        generator's exception; KeyboardInterrupt on Ctrl+C, with nothing
+        taken."""
+        pending = self.__dict__.get("_fs_pending")
+        if pending:
+            return Fs.WaitStatus.OK, pending.pop(0)
+        status, value = self._take_now
+        if status != Fs.WaitStatus.TIMED_OUT or timeout == 0:
+            return status, value
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            usec = -1 if deadline is None else max(int((deadline - time.monotonic()) * 1e6), 0)
+            status, value = _interrupts.call(
+                lambda usec: Fs.BackgroundGenerator.next_value(self, usec, None), usec)
+            if status != Fs.WaitStatus.INTERRUPTED:
+                return status, value
+            # The signal's handler runs here, at the jump back.
 
     def next(self, timeout=None):
-        """Takes the next item; raises StopIteration at the end, the
-        generator's exception if it failed, and TimeoutError after
-        `timeout` seconds."""
-        result = []
-
-        def wait_slice(usec):
-            ok, value, timed_out = self._bg.try_next_value(usec)
-            if timed_out:
-                return False
-            result[:] = [ok, value]
-            return True
-
+        """Takes the next item; raises StopIteration at the end (and after a
+        close), the generator's exception if it failed, and TimeoutError
+        after `timeout` seconds."""
         failure = None
         try:
-            if not _wait_in_slices(wait_slice, timeout):
-                failure = TimeoutError("no item within %s seconds" % timeout)
+            status, value = self._take(timeout)
         except GLib.Error as error:
-            failure = self._failure(error)
+            failure = _exceptions.from_gerror(error)
         if failure is not None:
+            # Outside the except block, which would change __context__.
             raise failure
-        if not result[0]:
-            raise StopIteration
-        return result[1]
-
-    def _failure(self, error):
-        """What the consumer raises for a GLib.Error of try_next_value():
-        StopIteration when the stream was closed, else the generator's
-        exception (or the error itself)."""
-        if _is_fs_error(error, Fs.Error.CLOSED) and not _is_own_error(
-                error, self._bg.get_thread().get_error_state()):
-            return StopIteration()
-        return _exceptions.from_gerror(error)
+        if status == Fs.WaitStatus.OK:
+            return value
+        if status == Fs.WaitStatus.TIMED_OUT:
+            raise TimeoutError("no item within %s seconds" % timeout)
+        raise StopIteration
 
     def iterator(self):
-        """Yields the items until the end of the stream."""
-        # next() without a timeout, inlined: a loop of slices, between which
-        # Python runs (and with it a pending KeyboardInterrupt).
-        try_next_value = self._bg.try_next_value
+        """Yields the items until the end of the stream.
+
+        Nothing taken is lost to Ctrl+C: the items come out of C through
+        property reads (no signal handler runs between the C call and the
+        store of its result), and an exception raised before an item is
+        handed on puts it back in front of the next call."""
+        pending = self.__dict__["_fs_pending"]
+        OK, TIMED_OUT, INTERRUPTED = (Fs.WaitStatus.OK, Fs.WaitStatus.TIMED_OUT,
+                                      Fs.WaitStatus.INTERRUPTED)
         while True:
+            failure = None
+            status = value = None
             try:
-                ok, value, timed_out = try_next_value(_SLICE_USEC)
+                if pending:
+                    status, value = OK, pending.pop(0)
+                else:
+                    status, value = self._take_now
+                    while status == TIMED_OUT or status == INTERRUPTED:
+                        armed = _interrupts.arm()
+                        try:
+                            status, value = self._take_wait
+                        finally:
+                            _interrupts.disarm(armed)
+                        # INTERRUPTED: the signal's handler runs at the
+                        # jump back, and raises, or the wait goes on.
             except GLib.Error as error:
-                failure = self._failure(error)
-                if isinstance(failure, StopIteration):
-                    return
-                raise failure from None
-            if timed_out:
-                continue
-            if not ok:
+                failure = _exceptions.from_gerror(error)
+            except BaseException:
+                if status == OK:
+                    pending.insert(0, value)
+                raise
+            if failure is not None:
+                raise failure
+            if status != OK:
                 return
             yield value
+            value = None
 
     def __iter__(self):
         return self.iterator()
@@ -505,11 +572,13 @@ class BackgroundGenerator:
     def __next__(self):
         return self.next()
 
-    def close(self):
-        """Stops the producer, frees what is queued, and joins its thread."""
-        bg = self.__dict__.get("_bg")
-        if bg is not None:
-            bg.close()
+    def close(self, timeout=None):
+        """Stops the producer, frees what is queued, and waits for its
+        thread (at most `timeout` seconds). Returns True once the producer
+        has finished."""
+        self.__dict__.get("_fs_pending", []).clear()
+        status = _wait(lambda usec: Fs.BackgroundGenerator.close(self, usec, None), timeout)
+        return status in (Fs.WaitStatus.OK, Fs.WaitStatus.WOULD_DEADLOCK)
 
     def __enter__(self):
         return self
@@ -517,10 +586,8 @@ class BackgroundGenerator:
     def __exit__(self, *exc_info):
         self.close()
 
-    def __del__(self):
-        # Joins with the GIL released (a C call), so a Python producer can
-        # finish: never let the GObject's dispose do it with the GIL held.
-        self.close()
+
+BackgroundGenerator = override(BackgroundGenerator)
 
 
 def _produce(generator, args, kwargs, keeper_ref):

@@ -397,11 +397,18 @@ class TestErrors(unittest.TestCase):
 
         bg = Fs.BackgroundGenerator(gen)
         bg.close()
+        # A closed stream is an outcome of the C wait, not an error.
+        status, value = bg.next_value(-1, None)
+        self.assertEqual(status, Fs.WaitStatus.CLOSED)
+        self.assertIsNone(value)
+
+        def failing():
+            raise GLib.Error("from C's side", FS_DOMAIN, Fs.Error.FAILED)
+            yield  # pragma: no cover
+
         with self.assertRaises(GLib.Error) as cm:
-            bg.gobject.next_value(None)
-        self.assertEqual(cm.exception.domain, FS_DOMAIN)
-        self.assertEqual(cm.exception.code, Fs.Error.CLOSED)
-        self.assertTrue(cm.exception.matches(Fs.error_quark(), Fs.Error.CLOSED))
+            Fs.BackgroundGenerator(failing).next_value(-1, None)
+        self.assertTrue(cm.exception.matches(Fs.error_quark(), Fs.Error.FAILED))
 
     def test_error_recorded_on_the_producer_thread(self):
         def gen():
@@ -432,19 +439,18 @@ class TestErrors(unittest.TestCase):
         self.assertIsInstance(cm.exception.__context__, OSError)
 
     def test_generator_error_with_timed_out_code_is_not_a_timeout(self):
-        # Known bug: fs_background_generator_try_next_value(), which the
-        # override waits with, reports every FS_ERROR_TIMED_OUT as the
-        # timeout of its wait, also the generator's own error: next() waits
-        # forever (here: until its timeout) instead of raising it.
+        # 0.1's override took every error with the code of a timed out
+        # wait (5) for the timeout of its own wait, the generator's too:
+        # next() waited until its timeout instead of raising it.
         def gen():
             yield 1
-            raise GLib.Error("inner wait timed out", FS_DOMAIN, Fs.Error.TIMED_OUT)
+            raise GLib.Error("inner wait timed out", FS_DOMAIN, 5)
 
         bg = Fs.BackgroundGenerator(gen)
         self.assertEqual(bg.next(), 1)
         with self.assertRaises(GLib.Error) as cm:
             bg.next(timeout=2)
-        self.assertEqual(cm.exception.code, Fs.Error.TIMED_OUT)
+        self.assertEqual(cm.exception.code, 5)
         self.assertIn("inner wait timed out", cm.exception.message)
 
     def test_generator_error_with_closed_code_is_not_lost(self):
@@ -614,8 +620,12 @@ class TestClose(unittest.TestCase):
             for item in bg:
                 if item == round_ % 3:
                     break
+            producer = bg.get_thread()
             del bg
-            # The drop closed the stream and joined the producer, at once.
+            # The drop closed the stream without waiting; the producer then
+            # finishes on its own.
+            producer.join(HANG)
+            del producer
             self.assertEqual(len(finished), round_ + 1)
         self.assertEqual([r() for r in refs if r() is not None], [])
         wait_threads_settle(start)
@@ -845,20 +855,20 @@ class TestGObject(unittest.TestCase):
         def gen():
             yield 1
 
+        # The Python object is the GObject: no wrapper to outlive.
         bg = Fs.BackgroundGenerator(gen)
-        raw = type(bg.gobject)
-        self.assertTrue(issubclass(raw, GObject.Object))
-        self.assertIsNot(raw, Fs.BackgroundGenerator)
-        self.assertEqual(raw.__gtype__.name, "FsBackgroundGenerator")
-        self.assertEqual(bg.gobject.get_prefetch(), 1)
-        self.assertEqual(bg.gobject.props.prefetch, 1)
-        self.assertEqual(bg.gobject.props.name, bg.name)
-        self.assertIsInstance(bg.gobject.get_thread(), Fs.Thread)
-        ok, value = bg.gobject.next_value(None)
-        self.assertTrue(ok)
+        self.assertIsInstance(bg, GObject.Object)
+        self.assertIs(bg.gobject, bg)
+        self.assertEqual(type(bg).__gtype__.name, "FsBackgroundGenerator")
+        self.assertEqual(bg.get_prefetch(), 1)
+        self.assertEqual(bg.props.prefetch, 1)
+        self.assertEqual(bg.props.name, bg.name)
+        self.assertIsInstance(bg.get_thread(), Fs.Thread)
+        status, value = bg.next_value(-1, None)
+        self.assertEqual(status, Fs.WaitStatus.OK)
         self.assertEqual(value, 1)
-        ok, value = bg.gobject.next_value(None)
-        self.assertFalse(ok)
+        status, value = bg.next_value(-1, None)
+        self.assertEqual(status, Fs.WaitStatus.END)
 
     def test_next_async_in_a_main_loop(self):
         custom = Item(3)
@@ -879,12 +889,13 @@ class TestGObject(unittest.TestCase):
             outcome["threads"] = outcome.get("threads", set()) | {threading.get_ident()}
             self.assertEqual(user_data, "user-data")
             try:
-                ok, value = source.next_value_finish(result)
+                # The item itself, and the status: None is an item here.
+                value, status = source.next_finish_full(result)
             except GLib.Error as error:
                 outcome["error"] = error
                 loop.quit()
                 return
-            if not ok:
+            if status != Fs.WaitStatus.OK:
                 outcome["end"] = True
                 loop.quit()
                 return

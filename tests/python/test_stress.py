@@ -19,7 +19,7 @@ import threading
 import unittest
 import weakref
 
-from fsthread_testing import Failure, Fs, count_threads, wait_threads_settle
+from fsthread_testing import HANG, Failure, Fs, count_threads, wait_threads_settle
 
 SEED = int(os.environ.get("FS_STRESS_SEED") or random.SystemRandom().randrange(2**32))
 SCALE = float(os.environ.get("FS_STRESS_SCALE") or 1.0)
@@ -118,11 +118,16 @@ class StressTest(unittest.TestCase):
                 self.assertFalse(t.is_alive(), "seed %d trial %d: a consumer hangs" % (SEED, trial))
 
             # Left early or not, closing stops the producer and releases
-            # what it queued.
+            # what it queued; dropping the last reference stops it without
+            # waiting: then its thread says when it is done.
+            producer = bg.get_thread()
             if rand.random() < 0.5:
-                bg.close()
+                self.assertTrue(bg.close())
             # The consumers' function holds the generator too.
             del bg, run, threads
+            producer.join(HANG)
+            self.assertFalse(producer.is_alive(), "seed %d trial %d: the producer runs on" % (SEED, trial))
+            del producer
 
             where = "seed %d trial %d" % (SEED, trial)
             for outcome in outcomes:

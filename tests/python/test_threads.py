@@ -378,7 +378,7 @@ class TestThread(unittest.TestCase):
             DOMAIN = GLib.quark_to_string(Fs.error_quark())
 
             def target():
-                raise GLib.Error("inner wait", DOMAIN, Fs.Error.TIMED_OUT)
+                raise GLib.Error("Timed out waiting for the next item", DOMAIN, 5)
 
             t = Fs.Thread(target, daemon=True)
             t.start()
@@ -628,11 +628,12 @@ class TestMultiThread(unittest.TestCase):
         box.clear()
 
     def test_join_before_start(self):
+        # As the original: a group never started has no thread to join, so
+        # join() returns (C reports FS_WAIT_NOT_STARTED, an outcome).
         mt = Fs.MultiThread(lambda: None, thread_count=2)
-        with self.assertRaises(GLib.Error) as cm:
-            mt.join()
-        self.assertEqual(cm.exception.domain, FS_DOMAIN)
-        self.assertEqual(cm.exception.code, Fs.Error.NOT_STARTED)
+        mt.join()
+        self.assertTrue(mt.completed())
+        self.assertEqual(Fs.MultiThread.__base__.join(mt, -1, None), Fs.WaitStatus.NOT_STARTED)
 
     def test_fail_fast_stops_the_siblings(self):
         connected = threading.Barrier(4)
@@ -722,16 +723,16 @@ class TestMultiThread(unittest.TestCase):
         self.assertIsNone(ref())
 
     def test_join_returns_when_member_failed_with_timed_out(self):
-        # As for Thread.join(): a member's own FS_ERROR_TIMED_OUT is not the
-        # end of a wait slice; join() raises it. In a child, which gives up
-        # after 3 seconds.
+        # A member's own error that carries the code 0.1 used for a timed
+        # out wait (5) is the member's failure, not an outcome of the wait:
+        # join() raises it. In a child, which gives up after 3 seconds.
         code, out, err = run_child("""
             import threading
             from fsthread_testing import Fs, GLib
             DOMAIN = GLib.quark_to_string(Fs.error_quark())
 
             def target():
-                raise GLib.Error("inner wait", DOMAIN, Fs.Error.TIMED_OUT)
+                raise GLib.Error("Timed out waiting for the next item", DOMAIN, 5)
 
             mt = Fs.MultiThread(target, thread_count=2)
             mt.start()
@@ -749,7 +750,7 @@ class TestMultiThread(unittest.TestCase):
             print("still waiting" if joiner.is_alive() else outcome, flush=True)
         """)
         self.assertEqual(code, 0, err)
-        self.assertEqual(out.strip(), str([int(Fs.Error.TIMED_OUT)]))
+        self.assertEqual(out.strip(), str([5]))
 
 
 class TestTotalCpus(unittest.TestCase):
