@@ -1000,7 +1000,7 @@ start_map (Map        *map,
 }
 
 /**
- * fs_background_generator_new_map: (skip)
+ * fs_background_generator_map: (skip)
  * @source: the background generator whose items are mapped; the map takes
  *   a reference, and is its only consumer from now on
  * @n_threads: the number of worker threads, or 0 for [func@Fs.total_cpus]
@@ -1039,7 +1039,7 @@ start_map (Map        *map,
  * Since: 0.2
  */
 FsBackgroundGenerator *
-fs_background_generator_new_map (FsBackgroundGenerator *source,
+fs_background_generator_map (FsBackgroundGenerator *source,
                                  guint                  n_threads,
                                  guint                  prefetch,
                                  FsMapFlags             flags,
@@ -1067,7 +1067,7 @@ fs_background_generator_new_map (FsBackgroundGenerator *source,
 }
 
 /**
- * fs_background_generator_new_map_for_values:
+ * fs_background_generator_map_values:
  * @source: the background generator whose items are mapped; the map takes
  *   a reference, and is its only consumer from now on
  * @n_threads: the number of worker threads, or 0 for [func@Fs.total_cpus]
@@ -1079,7 +1079,7 @@ fs_background_generator_new_map (FsBackgroundGenerator *source,
  * @user_data: data for @func
  * @user_data_free: (nullable): frees @user_data once every worker is done
  *
- * As [ctor@Fs.BackgroundGenerator.new_map], for values: @func receives
+ * As `fs_background_generator_map()`, for values: @func receives
  * each item as a [struct@GObject.Value] (the items of a stream of values,
  * or %G_TYPE_POINTER values for a stream of pointers) and hands its result
  * over with [method@Fs.MapResult.set_value]. The map is a stream of
@@ -1093,7 +1093,7 @@ fs_background_generator_new_map (FsBackgroundGenerator *source,
  * Since: 0.2
  */
 FsBackgroundGenerator *
-fs_background_generator_new_map_for_values (FsBackgroundGenerator *source,
+fs_background_generator_map_values (FsBackgroundGenerator *source,
                                             guint                  n_threads,
                                             guint                  prefetch,
                                             FsMapFlags             flags,
@@ -1132,7 +1132,7 @@ fs_background_generator_new_map_for_values (FsBackgroundGenerator *source,
  * @user_data: data for @func
  * @user_data_free: (nullable): frees @user_data once every worker is done
  *
- * As [ctor@Fs.BackgroundGenerator.new_map_for_values], over an array of
+ * As [method@Fs.BackgroundGenerator.map_values], over an array of
  * values: the workers take the items themselves, with no producer thread
  * in front of them.
  *
@@ -1207,7 +1207,7 @@ load_file (gpointer   item,
  * its read error; at most @prefetch + @n_threads files are read and not
  * yet taken.
  *
- * It is a map (see [ctor@Fs.BackgroundGenerator.new_map]) whose function
+ * It is a map (see `fs_background_generator_map()`) whose function
  * is written in C, so JavaScript and Python consume it from their main loop
  * with [method@Fs.BackgroundGenerator.next_async] like any generator.
  *

@@ -23,7 +23,7 @@ G_BEGIN_DECLS
  *   whatever its place in the source; a failure is raised after the
  *   results that were ready before it.
  *
- * How a map made with [ctor@Fs.BackgroundGenerator.new_map] (or one of its
+ * How a map made with `fs_background_generator_map()` (or one of its
  * variants) hands its results over.
  *
  * Since: 0.2
@@ -45,7 +45,7 @@ G_DECLARE_FINAL_TYPE (FsMapResult, fs_map_result, FS, MAP_RESULT, GObject)
  * @user_data: the data given with the function
  * @error: return location for the failure
  *
- * The function of a map made with [ctor@Fs.BackgroundGenerator.new_map],
+ * The function of a map made with `fs_background_generator_map()`,
  * run on one of its worker threads for each item of the source. Several
  * run at once, each on its own item.
  *
@@ -76,7 +76,7 @@ typedef gboolean (*FsMapFunc) (gpointer   item,
  * @error: return location for the failure
  *
  * The function of a map of values, made with
- * [ctor@Fs.BackgroundGenerator.new_map_for_values] or
+ * [method@Fs.BackgroundGenerator.map_values] or
  * [ctor@Fs.BackgroundGenerator.new_map_for_array]: the form bindings use.
  * It runs on a worker thread for each item, several at once.
  *
@@ -95,7 +95,7 @@ typedef gboolean (*FsMapValueFunc) (const GValue  *item,
                                     GError       **error);
 
 FS_AVAILABLE_IN_0_2
-FsBackgroundGenerator *fs_background_generator_new_map                 (FsBackgroundGenerator  *source,
+FsBackgroundGenerator *fs_background_generator_map                 (FsBackgroundGenerator  *source,
                                                                         guint                   n_threads,
                                                                         guint                   prefetch,
                                                                         FsMapFlags              flags,
@@ -104,7 +104,7 @@ FsBackgroundGenerator *fs_background_generator_new_map                 (FsBackgr
                                                                         GDestroyNotify          user_data_free,
                                                                         GDestroyNotify          result_free) G_GNUC_WARN_UNUSED_RESULT;
 FS_AVAILABLE_IN_0_2
-FsBackgroundGenerator *fs_background_generator_new_map_for_values      (FsBackgroundGenerator  *source,
+FsBackgroundGenerator *fs_background_generator_map_values      (FsBackgroundGenerator  *source,
                                                                         guint                   n_threads,
                                                                         guint                   prefetch,
                                                                         FsMapFlags              flags,

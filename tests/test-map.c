@@ -267,7 +267,7 @@ test_ordered (void)
 
   plan->slow_every = 7;
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 4, 8, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 4, 8, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   g_assert_cmpuint (fs_background_generator_get_prefetch (map), ==, 8);
 
@@ -297,7 +297,7 @@ test_unordered (void)
 
   plan->slow_every = 5;
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 3, 4, FS_MAP_UNORDERED, square,
+  map = fs_background_generator_map (source, 3, 4, FS_MAP_UNORDERED, square,
                                          plan, user_data_free, result_free);
 
   while ((status = fs_background_generator_next (map, &out, -1, NULL, NULL)) == FS_WAIT_OK)
@@ -326,7 +326,7 @@ test_bounded (void)
   FsBackgroundGenerator *source, *map;
 
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, n_threads, prefetch, FS_MAP_NONE,
+  map = fs_background_generator_map (source, n_threads, prefetch, FS_MAP_NONE,
                                          square, plan, user_data_free, result_free);
 
   for (guint round = 0; round < 50; round++)
@@ -377,7 +377,7 @@ check_failure (FsMapFlags flags,
   plan->false_no_error = false_no_error;
   plan->slow_every = 11;
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 4, 6, flags, square,
+  map = fs_background_generator_map (source, 4, 6, flags, square,
                                          plan, user_data_free, result_free);
 
   while ((status = fs_background_generator_next (map, &out, -1, NULL, &error)) == FS_WAIT_OK)
@@ -454,7 +454,7 @@ test_close_midway (void)
 
   plan->slow_every = 3;
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 4, 16, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 4, 16, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   for (guint i = 0; i < 100; i++)
     take_expect (map, plan, i);
@@ -478,7 +478,7 @@ test_drop (void)
   FsThread *driver;
 
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 2, 4, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 2, 4, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   g_object_unref (source);
   for (guint i = 0; i < 10; i++)
@@ -504,7 +504,7 @@ test_threads (void)
   FsBackgroundGenerator *source, *map;
 
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 0, 0, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 0, 0, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   take_expect (map, plan, 0);
   /* The source's producer, the map's driver, one worker per CPU (the
@@ -523,7 +523,7 @@ test_empty (void)
   FsBackgroundGenerator *source, *map;
 
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 2, 2, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 2, 2, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   g_assert_cmpint (fs_background_generator_next (map, NULL, -1, NULL, NULL), ==, FS_WAIT_END);
   finish (map, source, plan, before);
@@ -550,7 +550,7 @@ on_next (GObject      *object,
   g_autoptr(GError) error = NULL;
   GValue *value;
 
-  value = fs_background_generator_next_finish (map, res, &run->last, &error);
+  value = fs_background_generator_next_finish_full (map, res, &run->last, &error);
   g_assert_no_error (error);
   if (value == NULL)
     {
@@ -581,7 +581,7 @@ test_async (void)
 
   plan->slow_every = 9;
   source = source_new (plan);
-  map = fs_background_generator_new_map (source, 3, 4, FS_MAP_NONE, square,
+  map = fs_background_generator_map (source, 3, 4, FS_MAP_NONE, square,
                                          plan, user_data_free, result_free);
   fs_background_generator_next_async (map, NULL, on_next, &run);
   g_main_loop_run (loop);
@@ -665,7 +665,7 @@ test_values (void)
   values_user_data_freed = 0;
   source = fs_background_generator_new_for_values (1, "strings", yield_strings,
                                                    GUINT_TO_POINTER (100), NULL);
-  map = fs_background_generator_new_map_for_values (source, 3, 4, FS_MAP_NONE, value_func,
+  map = fs_background_generator_map_values (source, 3, 4, FS_MAP_NONE, value_func,
                                                     NULL, count_values_user_data);
   g_object_unref (source);
 
@@ -788,7 +788,7 @@ test_values_from_pointers (void)
   FsBackgroundGenerator *source, *map;
 
   source = source_new (plan);
-  map = fs_background_generator_new_map_for_values (source, 2, 3, FS_MAP_NONE,
+  map = fs_background_generator_map_values (source, 2, 3, FS_MAP_NONE,
                                                     pointer_value_func, plan, user_data_free);
   for (guint i = 0; i < 200; i++)
     {
@@ -910,7 +910,7 @@ test_bad_arguments (void)
     {
       FsBackgroundGenerator *map;
 
-      map = fs_background_generator_new_map (NULL, 1, 1, FS_MAP_NONE, square, NULL, NULL, NULL);
+      map = fs_background_generator_map (NULL, 1, 1, FS_MAP_NONE, square, NULL, NULL, NULL);
       g_assert_null (map);
       return;
     }
