@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "fs-background-generator.h"
+#include "fs-background-generator-private.h"
 #include "fs-binding-private.h"
 #include "fs-error.h"
 #include "fs-generator-private.h"
@@ -753,4 +754,17 @@ fs_background_generator_is_closed (FsBackgroundGenerator *self)
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), TRUE);
 
   return _fs_queue_is_closed (get_queue (self));
+}
+
+/* For the map (fs-map.c): the queue it feeds or consumes from. */
+FsQueue *
+_fs_background_generator_get_queue (FsBackgroundGenerator *self)
+{
+  return get_queue (self);
+}
+
+gboolean
+_fs_background_generator_is_values (FsBackgroundGenerator *self)
+{
+  return self->values;
 }

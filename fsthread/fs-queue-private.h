@@ -28,6 +28,10 @@ gboolean      _fs_queue_push       (FsQueue             *self,
                                     gpointer             item,
                                     GError             **error);
 /* Once, after the last push: the end, with the generator's error or NULL. */
+gboolean      _fs_queue_push_many  (FsQueue             *self,
+                                    gpointer const      *items,
+                                    guint                n_items,
+                                    GError             **error);
 void          _fs_queue_end        (FsQueue             *self,
                                     const GError        *error);
 
@@ -52,6 +56,11 @@ FsWaitStatus  _fs_queue_pop_finish (GAsyncResult        *result,
 /* Returns TRUE for the call that closed the queue. */
 gboolean      _fs_queue_close      (FsQueue             *self);
 gboolean      _fs_queue_is_closed  (FsQueue             *self);
+/* For the map (fs-map.c): the items queued now, and how long a side
+ * spins before it sleeps (FS_SPIN_USEC by default). */
+guint         _fs_queue_length     (FsQueue             *self);
+void          _fs_queue_set_spin_usec (FsQueue          *self,
+                                       guint             spin_usec);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (FsQueue, _fs_queue_unref)
 

@@ -54,6 +54,7 @@ struct _FsQueue
   gatomicrefcount  ref_count;
   guint            capacity;
   guint            batch;
+  gint             spin_usec;   /* how long a side looks again before sleeping */
   GDestroyNotify   item_free;
 
   GMutex           mutex;
@@ -95,6 +96,7 @@ _fs_queue_new (guint          capacity,
   g_atomic_ref_count_init (&self->ref_count);
   self->capacity = capacity;
   self->batch = MAX (1, capacity / 4);
+  self->spin_usec = FS_SPIN_USEC;
   self->item_free = item_free;
   g_mutex_init (&self->mutex);
   self->alloc = MIN (capacity, RING_INITIAL_MAX);
@@ -317,10 +319,15 @@ room_for_batch (FsQueue *self)
          (g_atomic_int_get (&self->flags_hint) & FLAG_CLOSED) != 0;
 }
 
+/* Pushes @n_items at once, under one lock: a producer with several items
+ * ready (a map's deliverer) does not fight its consumer for the mutex on
+ * each. The bound is the same: it returns once fewer than capacity are
+ * queued. */
 gboolean
-_fs_queue_push (FsQueue   *self,
-                gpointer   item,
-                GError   **error)
+_fs_queue_push_many (FsQueue          *self,
+                     gpointer const   *items,
+                     guint             n_items,
+                     GError          **error)
 {
   GQueue handed = G_QUEUE_INIT;
   gboolean closed;
@@ -332,17 +339,20 @@ _fs_queue_push (FsQueue   *self,
       gboolean ended = !self->closed;
 
       g_mutex_unlock (&self->mutex);
-      _fs_queue_free_item (self, item);
+      for (guint i = 0; i < n_items; i++)
+        _fs_queue_free_item (self, items[i]);
       if (ended)
         g_critical ("An item was yielded after its generator function returned; it was freed");
       goto closed;
     }
 
-  ring_append (self, item);
+  for (guint i = 0; i < n_items; i++)
+    ring_append (self, items[i]);
   if G_UNLIKELY (!g_queue_is_empty (&self->async_waiters))
     hand_to_waiters_locked (self, &handed);
-  else
-    _fs_wait_list_wake_one (&self->consumers);
+  for (guint i = 0; i < n_items && self->count > i; i++)
+    if (!_fs_wait_list_wake_one (&self->consumers))
+      break;
 
   /* The bound: fewer than capacity queued when push returns. */
   if (self->count >= self->capacity)
@@ -353,7 +363,7 @@ _fs_queue_push (FsQueue   *self,
       g_mutex_unlock (&self->mutex);
       complete_handed (self, &handed);
 
-      _fs_spin_init (&spin, FS_SPIN_USEC, -1);
+      _fs_spin_init (&spin, (guint) g_atomic_int_get (&self->spin_usec), -1);
       while (!room_for_batch (self) && _fs_spin_next (&spin))
         ;
 
@@ -379,6 +389,14 @@ closed:
   g_set_error_literal (error, FS_ERROR, FS_ERROR_CLOSED,
                        "The consumer closed the background generator");
   return FALSE;
+}
+
+gboolean
+_fs_queue_push (FsQueue   *self,
+                gpointer   item,
+                GError   **error)
+{
+  return _fs_queue_push_many (self, &item, 1, error);
 }
 
 void
@@ -470,7 +488,7 @@ _fs_queue_pop (FsQueue       *self,
           FsSpin spin;
 
           spun = TRUE;
-          _fs_spin_init (&spin, FS_SPIN_USEC, end_time);
+          _fs_spin_init (&spin, (guint) g_atomic_int_get (&self->spin_usec), end_time);
           if (spin.deadline != 0)
             {
               g_mutex_unlock (&self->mutex);
@@ -647,4 +665,21 @@ gboolean
 _fs_queue_is_closed (FsQueue *self)
 {
   return (g_atomic_int_get (&self->flags_hint) & FLAG_CLOSED) != 0;
+}
+
+/* The items queued now. Exact for the only producer while none of its
+ * pushes is under way (fs-map.c counts its own pushes); a hint otherwise. */
+guint
+_fs_queue_length (FsQueue *self)
+{
+  return (guint) g_atomic_int_get (&self->count_hint);
+}
+
+/* For a queue whose other side keeps every CPU busy (a map's workers),
+ * spinning before sleeping only takes a CPU from them: 0 turns it off. */
+void
+_fs_queue_set_spin_usec (FsQueue *self,
+                         guint    spin_usec)
+{
+  g_atomic_int_set (&self->spin_usec, (gint) MIN (spin_usec, G_MAXINT));
 }
