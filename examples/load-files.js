@@ -13,17 +13,14 @@ import GLib from 'gi://GLib';
 import Gio from 'gi://Gio';
 import System from 'system';
 
-Gio._promisify(Fs.BackgroundGenerator.prototype, 'next_async', 'next_value_finish');
+Gio._promisify(Fs.BackgroundGenerator.prototype, 'next_async', 'next_finish');
 
-// Every item of a stream, for `for await`. Gio._promisify drops a leading
-// true: the promise gives [item] for an item, [false, null] at the end.
+// Every item of a stream, for `for await`: the promise resolves to the item
+// itself, or to null once there is none.
 async function* items(stream, cancellable = null) {
-    for (;;) {
-        const result = await stream.next_async(cancellable);
-        if (result.length === 2 && result[0] === false)
-            return;
-        yield result[0];
-    }
+    for (let item = await stream.next_async(cancellable); item !== null;
+        item = await stream.next_async(cancellable))
+        yield item;
 }
 
 const loader = Fs.BackgroundGenerator.new_for_files(ARGV.map(path => Gio.File.new_for_path(path)), 4);
