@@ -30,6 +30,7 @@ main (void)
   g_autoptr(FsBackgroundGenerator) bg = NULL;
   g_autoptr(FsMultiThread) group = NULL;
   g_autoptr(GError) error = NULL;
+  FsWaitStatus status;
   gpointer item;
   guint sum = 0;
 
@@ -40,15 +41,15 @@ main (void)
              fs_get_micro_version (), FS_VERSION_S);
 
   bg = fs_background_generator_new (4, "installed-counter", count, NULL, NULL, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     sum += GPOINTER_TO_UINT (item);
-  if (error != NULL || sum != 5050)
+  if (status != FS_WAIT_END || sum != 5050)
     g_error ("sum %u: %s", sum, error != NULL ? error->message : "no error");
 
   group = fs_multi_thread_new ("installed-group", fs_total_cpus (), fail, NULL, NULL);
   if (!fs_multi_thread_start (group, &error))
     g_error ("%s", error->message);
-  if (fs_multi_thread_join (group, NULL, &error) ||
+  if (fs_multi_thread_join (group, -1, NULL, &error) != FS_WAIT_FAILED ||
       !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
     g_error ("the group's error was lost");
 

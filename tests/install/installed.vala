@@ -13,7 +13,7 @@ int main () {
     });
     try {
         thread.start ();
-        thread.join ();
+        thread.join (-1);
         printerr ("join did not raise\n");
         return 1;
     } catch (IOError.PERMISSION_DENIED e) {
