@@ -1,20 +1,24 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
-"""PyGObject override for fsthread: the API of faceswap's lib.multithreading.
+"""PyGObject override for fsthread.
 
-Code written for ``lib.multithreading`` ports by changing its import::
+The classes stay the GObject types of the library (``Fs.Thread``,
+``Fs.MultiThread``, ``Fs.BackgroundGenerator``, ``Fs.ErrorState``) and add
+the Python side: constructors that take Python callables, exceptions that
+come back as themselves, iteration, waits that Ctrl+C interrupts, threads
+that the ``threading`` module knows by their names, and an interpreter exit
+that behaves as ``threading``'s does.
 
-    from gi.repository import Fs
-    for batch in Fs.BackgroundGenerator(load_batches, prefetch=2):
-        train(batch)
-
-The helpers run on real threads created by the C library. Python code in a
-target or generator still takes the GIL to run; waiting, handing items over
-and joining happen in C with the GIL released.
+Code written for faceswap's ``lib.multithreading`` uses the drop-in module
+``fsthread.multithreading`` instead, built on these classes.
 """
 
 import atexit
+import collections
+import functools
 import itertools
-import sys
+import logging
+import os
+import signal
 import threading
 import time
 import weakref
@@ -28,143 +32,340 @@ Fs = get_introspection_module("Fs")
 
 __all__ = []
 
-# Blocking waits are cut into slices this long, so that a signal such as
-# Ctrl+C (KeyboardInterrupt) is seen between two of them.
-_SLICE_USEC = 50_000
+_logger = logging.getLogger("fsthread")
+
+_WAIT = Fs.WaitStatus
+_FAILED = _WAIT.FAILED
+_OK = _WAIT.OK
+_END = _WAIT.END
+_TIMED_OUT = _WAIT.TIMED_OUT
+_CANCELLED = _WAIT.CANCELLED
+_CLOSED = _WAIT.CLOSED
+_INTERRUPTED = _WAIT.INTERRUPTED
+_WOULD_DEADLOCK = _WAIT.WOULD_DEADLOCK
+_NOT_STARTED = _WAIT.NOT_STARTED
+
+
+# ---------------------------------------------------------------------------
+# Exceptions through C, by identity.
+#
+# A Python exception raised in a target or generator becomes a GError of the
+# domain below whose code names it. The exception is kept by holders: the
+# object whose thread raised it (until that object's next run, or its end),
+# the error state it was set on (until clear()), and the process-wide
+# default state (bounded, as the C state is). When C hands the GError back,
+# the code finds the same exception object, raised again with the traceback
+# it had when it was caught.
 
 _PY_DOMAIN = "fs-python-exception-quark"
+_codes = itertools.count(1)
 
 
-class _Exceptions:
-    """Carries Python exceptions through the C library by identity.
+class _Holder(dict):
+    """code -> (exception, traceback): what one object keeps alive."""
 
-    An exception raised in a target or generator becomes a GError of its own
-    domain whose code names it here, so the same exception object (type,
-    message, traceback) is raised again in the caller. The exception is kept
-    by the _Keeper of the Python object whose thread raised it (or of the
-    error state it was set on), and this table only holds weak references
-    to keepers: a cycle from the exception's traceback back to its owner
-    stays collectable, and nothing is freed while a lock is held. Once the
-    owner is gone the GError is raised as a plain GLib.Error.
-    """
+    __slots__ = ("__weakref__",)
 
-    def __init__(self):
-        # Plain dict operations, atomic under the GIL: no lock that a
-        # weak reference callback could wait for.
-        self._keepers = {}
-        self._codes = itertools.count(1)
 
-    def to_gerror(self, exc, keeper):
-        code = next(self._codes) % 0x7FFFFFFF or next(self._codes)
-        if keeper is not None:
-            keeper.exceptions[code] = exc
-            keepers = self._keepers
-            keepers[code] = weakref.ref(keeper, lambda _ref, code=code: keepers.pop(code, None))
+# Every living holder, for a GError that reaches another object than the
+# one that raised it (a state's error set into another state, say).
+_holders = weakref.WeakValueDictionary()
+_holder_keys = itertools.count()
+
+
+def _new_holder():
+    holder = _Holder()
+    _holders[next(_holder_keys)] = holder
+    return holder
+
+
+def _holder_of(obj):
+    """The holder of a wrapper (made when first needed: a wrapper that C
+    made, such as the default error state, has none yet)."""
+    holder = obj.__dict__.get("_fs_holder")
+    if holder is None:
+        holder = obj.__dict__.setdefault("_fs_holder", _new_holder())
+    return holder
+
+
+def _text(exc):
+    """str(exc) as valid UTF-8, whatever str() does: raises, or gives lone
+    surrogates (os.fsdecode() makes those)."""
+    try:
         text = str(exc)
-        message = type(exc).__name__ + (": " + text if text else "")
-        return GLib.Error(message, _PY_DOMAIN, code)
-
-    def from_gerror(self, error):
-        if getattr(error, "domain", None) == _PY_DOMAIN:
-            ref = self._keepers.get(error.code)
-            keeper = ref() if ref is not None else None
-            if keeper is not None:
-                exc = keeper.exceptions.get(error.code)
-                if exc is not None:
-                    return exc
-        return error
+    except Exception:  # noqa: B902: a broken __str__ is the exception's own
+        text = "<str() of the exception failed>"
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
-_exceptions = _Exceptions()
+def _describe(exc):
+    """'Type: message', for the message of a GError."""
+    text = _text(exc)
+    return type(exc).__name__ + (": " + text if text else "")
 
 
-class _Keeper:
-    """The exceptions raised by an object's threads, alive as long as the
-    object. The C library holds the callbacks: they get a weak reference."""
-
-    __slots__ = ("exceptions", "__weakref__")
-
-    def __init__(self):
-        self.exceptions = {}
+def _to_gerror(exc, holders):
+    code = next(_codes) & 0x7FFFFFFF or next(_codes)
+    kept = (exc, exc.__traceback__)
+    for holder in holders:
+        holder[code] = kept
+    return GLib.Error(_describe(exc), _PY_DOMAIN, code)
 
 
-def _kept_by(keeper_ref):
-    return keeper_ref() if keeper_ref is not None else None
+def _kept(error, holder=None):
+    """(exception, traceback) for a GLib.Error from C: the Python exception
+    it stands for, or the GLib.Error itself."""
+    if getattr(error, "domain", None) == _PY_DOMAIN:
+        code = error.code
+        if holder is not None:
+            kept = holder.get(code)
+            if kept is not None:
+                return kept
+        for other in list(_holders.values()):
+            kept = other.get(code)
+            if kept is not None:
+                return kept
+    return error, error.__traceback__
 
 
-def _is_own_error(error, state):
-    """Whether `error` is the failure that `state` recorded for the run (the
-    target's or generator's own), not an error of the wait or the call."""
-    for recorded in state.dup_errors()[:1]:
-        return (recorded.domain, recorded.code, recorded.message) == (
-            error.domain, error.code, error.message)
-    return False
+def _exc_info(error, holder=None):
+    exc, tb = _kept(error, holder)
+    return type(exc), exc, tb
 
 
-def _is_fs_error(error, code):
-    return error.matches(Fs.error_quark(), code)
+def _raise_kept(error, holder=None):
+    exc, tb = _kept(error, holder)
+    raise exc.with_traceback(tb)
+
+
+# ---------------------------------------------------------------------------
+# Ctrl+C during a wait.
+#
+# Python runs signal handlers on the main thread between bytecodes; a wait in
+# C must be woken for it. On the main thread, a wait that would block installs
+# a pipe as Python's signal wake-up descriptor and gives its read end to C as
+# the thread's interrupt descriptor: a signal makes the wait return
+# FS_WAIT_INTERRUPTED at once, having taken nothing, and the handler runs
+# next (a KeyboardInterrupt is raised from the call). Bytes drained from the
+# pipe go on to the wake-up descriptor that was installed before.
+#
+# The descriptors are swapped through properties of an int: reading an
+# attribute runs no signal handler between the C call and the store of its
+# result, so the previous descriptor is never lost to a KeyboardInterrupt.
+
+_next_value = Fs.BackgroundGenerator.next_value
+
+
+class _Fd(int):
+    __slots__ = ()
+    # self is the write end / the read end.
+    install = property(functools.partial(signal.set_wakeup_fd, warn_on_full_buffer=False))
+    interrupt = property(Fs.wait_set_interrupt_fd)
+
+
+class _Wakeup:
+    pid = None
+    read = write = None
+    main = None
+
+
+_wakeup = _Wakeup()
+
+
+def _wakeup_pipe():
+    """(read end, write end), made once per process."""
+    if _wakeup.pid != os.getpid():
+        read, write = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        _wakeup.read, _wakeup.write = _Fd(read), _Fd(write)
+        _wakeup.main = threading.main_thread().ident
+        _wakeup.pid = os.getpid()
+    return _wakeup.read, _wakeup.write
+
+
+def _on_main_thread():
+    _wakeup_pipe()
+    return threading.get_ident() == _wakeup.main
+
+
+def _restore_wakeup(previous):
+    """Puts the previous wake-up descriptor back and forwards to it what a
+    signal wrote meanwhile."""
+    read = _wakeup.read
+    try:
+        signal.set_wakeup_fd(previous)
+    finally:
+        while True:
+            try:
+                data = os.read(read, 512)
+            except (BlockingIOError, InterruptedError):
+                break
+            if not data:
+                break
+            if previous != -1:
+                try:
+                    os.write(previous, data)
+                except OSError:
+                    pass
+
+
+def _deadline(timeout):
+    """None for no limit, else the monotonic time at which to stop."""
+    if timeout is None:
+        return None
+    return time.monotonic() + max(float(timeout), 0.0)
+
+
+def _usec_left(deadline):
+    if deadline is None:
+        return -1
+    return max(int((deadline - time.monotonic()) * 1e6), 0)
+
+
+def _usec(timeout):
+    if timeout is None:
+        return -1
+    return max(int(float(timeout) * 1e6), 0)
+
+
+def _wait(call, timeout=None):
+    """Runs call(timeout_usec) -> FsWaitStatus until it returns something
+    but FS_WAIT_INTERRUPTED; Ctrl+C on the main thread raises
+    KeyboardInterrupt from here within a moment. A GLib.Error of the call
+    (FS_WAIT_FAILED) propagates."""
+    status = call(0)
+    if status != _TIMED_OUT or timeout == 0:
+        return status
+    if not _on_main_thread():
+        return call(_usec(timeout))
+    deadline = _deadline(timeout)
+    while True:
+        read, write = _wakeup.read, _wakeup.write
+        try:
+            previous = write.install
+        except ValueError:  # not the main interpreter: no wake-up descriptor
+            return call(_usec_left(deadline))
+        try:
+            interrupt = read.interrupt
+            try:
+                status = call(_usec_left(deadline))
+            finally:
+                Fs.wait_set_interrupt_fd(interrupt)
+        finally:
+            _restore_wakeup(previous)
+        if status != _INTERRUPTED:
+            return status
+        # The pending handler runs at the next bytecode that checks for it
+        # (the loop's jump back, or the clock read): a KeyboardInterrupt
+        # leaves from there. A handler that returns lets the wait go on.
+        if deadline is not None and time.monotonic() >= deadline:
+            return _TIMED_OUT
+
+
+# ---------------------------------------------------------------------------
+# Threads that Python knows: while Python code of fsthread runs on a thread
+# of the library, threading.current_thread() is an object with the fsthread
+# name (logging's %(threadName)s prints it), removed when the run ends.
+
+_active = getattr(threading, "_active", None)
+_active_lock = getattr(threading, "_active_limbo_lock", None)
+_DummyThread = getattr(threading, "_DummyThread", None)
+_started_event = threading.Event()
+_started_event.set()
+
+
+if _DummyThread is not None:
+
+    class _NamedThread(_DummyThread):
+        """A library thread as threading sees it while it runs Python code.
+        Cheaper than a _DummyThread: it is made for every run."""
+
+        def __init__(self, name):  # noqa: no Thread.__init__, on purpose
+            self._name = name
+            self._daemonic = True
+            self._ident = threading.get_ident()
+            self._native_id = threading.get_native_id()
+            self._started = _started_event
+            self._is_stopped = False
+            self._initialized = True
+            self._tstate_lock = None
+            self._target = None
+            self._args = ()
+            self._kwargs = {}
+            self._stderr = None
+            self._invoke_excepthook = None
+
+        def _stop(self):
+            pass
+
+
+def _enter(name, thread=None):
+    """Makes the calling library thread known to threading, as `thread` (a
+    threading.Thread of the caller's) or as a thread called `name`.
+    Returns what _leave() needs."""
+    ident = threading.get_ident()
+    if _active is None or _active_lock is None or _DummyThread is None:
+        current = threading.current_thread()
+        try:
+            current.name = name
+        except Exception:  # noqa: B902: a future threading may refuse it
+            pass
+        return None
+    if thread is None:
+        thread = _NamedThread(name)
+    else:
+        thread._ident = ident
+        thread._native_id = threading.get_native_id()
+    with _active_lock:
+        _active[ident] = thread
+    return ident, thread
+
+
+def _leave(token):
+    if token is None:
+        return
+    ident, thread = token
+    with _active_lock:
+        if _active.get(ident) is thread:
+            del _active[ident]
+
+
+# ---------------------------------------------------------------------------
+# Failures of Python code on library threads.
+
+# The process-wide state, wrapped once the override exists (below).
+_default_state = None
+
+
+def _prune(state, holder):
+    """Keeps a bounded state's holder bounded as the C state is: what C
+    still holds, and the newest ones (on their way into C)."""
+    bound = state.get_max_errors()
+    if not bound or len(holder) <= 2 * bound:
+        return
+    keep = {e.code for e in state.dup_errors() if e.domain == _PY_DOMAIN}
+    keep.update(sorted(holder)[-bound:])
+    for code in [code for code in holder if code not in keep]:
+        holder.pop(code, None)
+
+
+def _failure(exc, name, holders, log_level):
+    """The GLib.Error that carries `exc` to C, recorded for the default
+    state too; logged once, as the original did, when log_level is set."""
+    default_holder = _holder_of(_default_state)
+    error = _to_gerror(exc, holders + (default_holder,))
+    _prune(_default_state, default_holder)
+    if log_level is not None:
+        _logger.log(log_level, "Error in thread (%s): %s(%s)", name, type(exc).__name__,
+                    _text(exc))
+    return error
 
 
 def _default_name(target, fallback):
     return getattr(target, "__name__", None) or fallback
 
 
-def _call_target(target, args, kwargs, keeper_ref):
-    """Runs a Python target on an fsthread thread; any exception, also a
-    BaseException such as SystemExit, goes to the caller."""
-
-    def run(*_ignored):
-        # Which object's target this thread runs, so that a join from
-        # inside can be refused instead of waiting for itself.
-        _running.owner = keeper_ref
-        try:
-            if target is not None:
-                target(*args, **kwargs)
-        except GLib.Error:
-            raise
-        except BaseException as exc:  # noqa: B902: every failure is reported
-            raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
-        finally:
-            _running.owner = None
-        return True
-
-    return run
-
-
-_running = threading.local()
-
-
-def _check_not_inside(obj, what):
-    """Refuses a join from inside: from a thread running obj's target, or,
-    for a thread this module did not create (a generator's producer), from
-    that thread itself."""
-    keeper = obj.__dict__.get("_fs_keeper")
-    owner = getattr(_running, "owner", None)
-    inside = keeper is not None and owner is not None and owner() is keeper
-    if not inside and isinstance(obj, Fs.Thread):
-        inside = Fs.Thread.get_current() == obj
-    if inside:
-        raise RuntimeError("cannot join %s from one of its own threads" % what)
-
-
-def _wait_in_slices(wait_slice, timeout=None):
-    """Calls wait_slice(usec) until it returns True; returns False when
-    `timeout` seconds passed first. Python runs between slices, so a
-    pending signal handler (Ctrl+C's KeyboardInterrupt) runs there.
-
-    wait_slice must report a timeout by returning False, not by raising: a
-    signal handler that runs while PyGObject builds a GLib.Error would turn
-    the KeyboardInterrupt into a RuntimeError."""
-    deadline = None if timeout is None else time.monotonic() + timeout
-    while True:
-        usec = _SLICE_USEC
-        if deadline is not None:
-            # One try at least: timeout=0 takes what is ready.
-            usec = min(usec, max(int((deadline - time.monotonic()) * 1e6), 0))
-        if wait_slice(usec):
-            return True
-        if deadline is not None and time.monotonic() >= deadline:
-            return False
+# Non-daemon threads, waited for at exit (see the end of this file).
+_nondaemon = set()
 
 
 def total_cpus():
@@ -179,87 +380,178 @@ def total_cpus():
 __all__.append("total_cpus")
 
 
+# ---------------------------------------------------------------------------
+
 class ErrorState(Fs.ErrorState):
     """Errors collected from many threads, re-raised by one.
 
-    ``set`` takes a ``GLib.Error``, any exception, or an ``exc_info`` tuple
-    as the original did; ``re_raise`` raises the first one again, the same
-    object.
+    ``set`` takes an ``exc_info`` tuple as the original did, or an
+    exception, or a ``GLib.Error``; ``re_raise`` raises the first one again,
+    the same object with its traceback. ``errors`` lists them as ``exc_info``
+    tuples. ``max_errors`` bounds what the state keeps (0: no bound).
     """
 
-    def __init__(self):
-        super().__init__()
+    def __init__(self, max_errors=0):
+        super().__init__(max_errors=max_errors)
 
-    def _keeper(self):
-        keeper = self.__dict__.get("_fs_keeper")
-        if keeper is None:
-            keeper = self.__dict__["_fs_keeper"] = _Keeper()
-        return keeper
+    has_error = property(Fs.ErrorState.get_has_error,
+                         doc="bool: whether an error was recorded and not cleared")
 
-    def set(self, error):
-        """Records an error: a GLib.Error, an exception or an exc_info tuple."""
-        if isinstance(error, tuple):
-            error = error[1]
+    def set(self, exc_info):
+        """Records an error: an exc_info tuple, an exception or a GLib.Error."""
+        error = exc_info[1] if isinstance(exc_info, tuple) else exc_info
         if not isinstance(error, GLib.Error):
             if not isinstance(error, BaseException):
-                raise TypeError("ErrorState.set() takes an exception, not %r" % (error,))
-            error = _exceptions.to_gerror(error, self._keeper())
+                raise TypeError("ErrorState.set() takes an exception or exc_info, not %r"
+                                % (exc_info,))
+            holder = _holder_of(self)
+            error = _to_gerror(error, (holder,))
+            _prune(self, holder)
         Fs.ErrorState.set(self, error)
 
     @property
-    def has_error(self):
-        """bool: whether an error was recorded and not cleared."""
-        return self.get_has_error()
-
-    @property
     def errors(self):
-        """list: the errors, first first, as the exceptions that were set."""
-        return [_exceptions.from_gerror(e) for e in self.dup_errors()]
+        """list: the errors, first first, as (type, value, traceback)."""
+        holder = _holder_of(self)
+        return [_exc_info(e, holder) for e in self.dup_errors()]
 
     def re_raise(self):
         """Raises the first error again, if there is one."""
-        failure = None
         try:
             Fs.ErrorState.re_raise(self)
         except GLib.Error as error:
-            failure = _exceptions.from_gerror(error)
-        if failure is not None:
-            # Outside the except block, which would replace __context__.
-            raise failure
+            failure = error
+        else:
+            return
+        # Outside the except block, which would replace __context__.
+        _raise_kept(failure, _holder_of(self))
 
     def clear(self):
-        """Removes every error."""
+        """Removes every error, and frees the exceptions."""
         Fs.ErrorState.clear(self)
+        _holder_of(self).clear()
 
 
 ErrorState = override(ErrorState)
 __all__.append("ErrorState")
 
+# Its wrapper is of the override's class only when made after it.
+_default_state = Fs.ErrorState.get_default()
+
+
+# ---------------------------------------------------------------------------
+
+def _thread_target(thread, *_ignored):
+    """The C target of every Fs.Thread made from Python: the wrapper, which
+    C keeps alive while it runs, holds the Python target (so no cycle runs
+    through C)."""
+    return thread._fs_execute()
+
 
 class Thread(Fs.Thread):
     """A thread whose exception is raised again in the caller.
 
-    Arguments as ``threading.Thread`` (and the original ``FSThread``). The
-    target runs on a thread of the C library; its exception, any kind, is
-    recorded and raised again, the same object, by
-    ``check_and_raise_error()``. ``join()`` only waits, as
-    ``threading.Thread.join`` does.
+    ``Fs.Thread(target=None, name=None, args=(), kwargs=None, daemon=None)``
+    as ``threading.Thread``: ``start()``, ``join(timeout=None)``, which only
+    waits, ``is_alive()``, ``name``, ``daemon``. What the target raised, any
+    exception but SystemExit (which ends a thread quietly, as in
+    ``threading``), is raised again, the same object, by
+    ``check_and_raise_error()``. A thread that is not a daemon is waited for
+    when the interpreter exits.
 
-    ``daemon`` is accepted for compatibility. A thread that is not a daemon
-    is waited for when the interpreter exits, as ``threading`` does.
+    A subclass may override ``do_run(self)`` instead of giving a target; its
+    exception is captured the same way. A thread can be started again once
+    joined.
     """
 
-    def __new__(cls, target=None, name=None, args=(), kwargs=None, *, daemon=None):
-        keeper = _Keeper()
-        run = _call_target(target, tuple(args), dict(kwargs or {}), weakref.ref(keeper))
-        self = Fs.Thread.new(name or _default_name(target, "thread"), run)
-        self.__dict__["_fs_keeper"] = keeper
-        self.__dict__["_fs_daemon"] = bool(daemon)
+    # Logging of failures through `logging` (None: not logged).
+    _fs_log_level = None
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # A do_run of a subclass becomes the run virtual method of its
+        # GType: wrapped so that its exception comes back as itself.
+        run = cls.__dict__.get("do_run")
+        if run is not None and not getattr(run, "_fs_wrapped", False):
+            @functools.wraps(run)
+            def do_run(self, _run=run):
+                return self._fs_execute(_run)
+            do_run._fs_wrapped = True
+            cls.do_run = do_run
+
+    def __new__(cls, *args, **kwargs):
+        if cls.__gtype__ == Fs.Thread.__gtype__:
+            # This class, or a Python view of it: a thread with a C target.
+            return cls._fs_new(*args, **kwargs)
+        # A subclass with a GType of its own (its constructor's arguments
+        # are its own): built by GObject in __init__.
+        return GObject.Object.__new__(cls)
+
+    @classmethod
+    def _fs_new(cls, target=None, name=None, args=(), kwargs=None, *, daemon=None):
+        self = Fs.Thread.new(name or _default_name(target, "thread"), _thread_target)
+        if type(self) is not cls:
+            self.__class__ = cls
         return self
 
-    def __init__(self, *args, **kwargs):
-        # Constructed in __new__ by Fs.Thread.new().
-        pass
+    def __init__(self, target=None, name=None, args=(), kwargs=None, *, daemon=None):
+        if self.__gtype__ != Fs.Thread.__gtype__ and "_fs_holder" not in self.__dict__:
+            GObject.Object.__init__(self, name=name or _default_name(target, type(self).__name__))
+        self._fs_setup(target, args, kwargs, daemon)
+
+    def _fs_setup(self, target, args, kwargs, daemon):
+        d = self.__dict__
+        d["_fs_holder"] = _new_holder()
+        d["_fs_target"] = target
+        d["_fs_args"] = tuple(args)
+        d["_fs_kwargs"] = dict(kwargs or {})
+        d["_fs_daemon"] = bool(daemon)
+
+    # -- on the thread ----------------------------------------------------
+
+    def _fs_work(self):
+        target = self.__dict__.get("_fs_target")
+        if target is not None:
+            target(*self._fs_args, **self._fs_kwargs)
+
+    def _fs_execute(self, run=None):
+        """Runs the work with the GIL on the new thread; returns True or
+        raises the GLib.Error that carries the exception to C."""
+        failure = None
+        token = _enter(self.get_name(), self._fs_python_thread())
+        try:
+            try:
+                if run is None:
+                    self._fs_work()
+                elif run(self) is False:
+                    failure = GLib.Error("do_run() returned False", _PY_DOMAIN, 0)
+            except SystemExit:
+                pass
+            except BaseException as exc:  # noqa: B902: every failure is reported
+                failure = self._fs_fail(exc)
+            # An exception that run() caught and kept (the drop-in's
+            # FSThread), reported while the thread still has its name.
+            pending = self.__dict__.pop("_fs_pending", None)
+            if failure is None and pending is not None:
+                failure = self._fs_fail(pending)
+            del pending
+        finally:
+            _leave(token)
+            self._fs_finished()
+        if failure is not None:
+            raise failure
+        return True
+
+    def _fs_fail(self, exc):
+        return _failure(exc, self.get_name(), (self._fs_holder,), self._fs_log_level)
+
+    def _fs_python_thread(self):
+        return None
+
+    def _fs_finished(self):
+        _nondaemon.discard(self)
+
+    # -- the caller's side ------------------------------------------------
 
     @property
     def name(self):
@@ -271,50 +563,111 @@ class Thread(Fs.Thread):
         """bool: whether the interpreter exits without waiting for it."""
         return self.__dict__.get("_fs_daemon", False)
 
+    @daemon.setter
+    def daemon(self, value):
+        if self.is_alive():
+            raise RuntimeError("cannot set daemon status of active thread")
+        self.__dict__["_fs_daemon"] = bool(value)
+
+    has_error = property(Fs.Thread.get_has_error, doc="bool: whether the run failed")
+
     def start(self):
-        """Starts the target on a new thread."""
-        Fs.Thread.start(self)
+        """Starts a run on a new thread: the first, or one after a join.
+        Refused with FS_ERROR_BUSY while running or not yet joined."""
+        d = self.__dict__
+        previous = d.get("_fs_holder")
+        if not self.is_alive():
+            # The new run's exceptions; the last run's go with its holder.
+            d["_fs_holder"] = _new_holder()
         if not self.daemon:
-            _live_threads.add(self)
+            _nondaemon.add(self)
+        try:
+            Fs.Thread.start(self)
+        except BaseException:
+            if not self.is_alive():
+                d["_fs_holder"] = previous
+                _nondaemon.discard(self)
+            raise
 
     def join(self, timeout=None):
-        """Waits until the target returns, or `timeout` seconds. Never
-        raises the target's error: see check_and_raise_error()."""
-        _check_not_inside(self, "the current thread")
-        if not _wait_in_slices(lambda usec: Fs.Thread.wait(self, usec), timeout):
-            return
+        """Waits until the run ends, or `timeout` seconds. Never raises the
+        run's error: see check_and_raise_error(). Ctrl+C interrupts it."""
         try:
-            Fs.Thread.join(self, None)
-        except GLib.Error as error:
-            if _is_own_error(error, self.get_error_state()):
-                return  # the target's own failure: join() only waits
-            if _is_fs_error(error, Fs.Error.NOT_STARTED):
-                raise RuntimeError("cannot join thread before it is started") from None
-            # The target's own failure: join() only waits.
+            status = _wait(functools.partial(Fs.Thread.join, self, cancellable=None), timeout)
+        except GLib.Error:
+            return  # the run's own failure: join() only waits
+        if status == _NOT_STARTED:
+            raise RuntimeError("cannot join thread before it is started")
+        if status == _WOULD_DEADLOCK:
+            raise RuntimeError("cannot join current thread")
 
     def check_and_raise_error(self):
-        """Raises this thread's error, if its target failed."""
-        failure = None
+        """Raises this thread's error, if its run failed."""
         try:
             Fs.Thread.check_and_raise_error(self)
         except GLib.Error as error:
-            failure = _exceptions.from_gerror(error)
-        if failure is not None:
-            raise failure
-
-    @property
-    def has_error(self):
-        """bool: whether the target failed."""
-        return self.get_has_error()
+            failure = error
+        else:
+            return
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
     @property
     def errors(self):
-        """list: this thread's error, as a list (empty on success)."""
-        return [_exceptions.from_gerror(e) for e in self.get_error_state().dup_errors()]
+        """list: this thread's error as (type, value, traceback), in a list
+        (empty on success)."""
+        holder = self.__dict__.get("_fs_holder")
+        return [_exc_info(e, holder) for e in self.get_error_state().dup_errors()]
 
 
 Thread = override(Thread)
 __all__.append("Thread")
+
+
+# ---------------------------------------------------------------------------
+
+class _GroupRun:
+    """What a group's C target reaches: the work of the current run, set
+    by start() and dropped when the last thread of the run ends, so that
+    the target (a bound method, say) holds nothing through C once the
+    group is idle."""
+
+    __slots__ = ("work", "left", "lock", "log_level")
+
+    def __init__(self):
+        self.work = None
+        self.left = 0
+        self.lock = threading.Lock()
+        self.log_level = None
+
+
+def _group_target(run):
+    def target(member, *_ignored):
+        work = run.work
+        if work is None:
+            return True
+        function, args, kwargs, holder = work
+        del work
+        name = member.get_name()
+        failure = None
+        token = _enter(name)
+        try:
+            function(*args, **kwargs)
+        except SystemExit:
+            pass
+        except BaseException as exc:  # noqa: B902: every failure is reported
+            failure = _failure(exc, name, (holder,), run.log_level)
+        finally:
+            _leave(token)
+            del function, args, kwargs
+            with run.lock:
+                run.left -= 1
+                if run.left <= 0:
+                    run.work = None
+        if failure is not None:
+            raise failure
+        return True
+
+    return target
 
 
 class MultiThread(Fs.MultiThread):
@@ -322,220 +675,148 @@ class MultiThread(Fs.MultiThread):
 
     ``MultiThread(target, *args, thread_count=1, name=None, **kwargs)`` as
     in the original. ``join()`` joins every thread, also after one failed,
-    then raises the first error. In a target,
+    then raises the group's first error; ``errors`` lists all of them. The
+    threads are daemons: they never hold the interpreter's exit. In a target,
     ``Fs.Thread.get_current().get_index()`` tells which thread it is.
     """
+
+    _fs_log_level = None
 
     def __new__(cls, target, *args, thread_count=1, name=None, **kwargs):
         if thread_count < 1:
             raise ValueError("thread_count must be at least 1, not %d" % thread_count)
-        keeper = _Keeper()
-        run = _call_target(target, args, kwargs, weakref.ref(keeper))
-        self = Fs.MultiThread.new(name or _default_name(target, "work"), thread_count, run)
-        self.__dict__["_fs_keeper"] = keeper
+        run = _GroupRun()
+        run.log_level = cls._fs_log_level
+        self = Fs.MultiThread.new(name or _default_name(target, "work"), thread_count,
+                                  _group_target(run))
+        if type(self) is not cls:
+            self.__class__ = cls
+        d = self.__dict__
+        d["_fs_run"] = run
+        d["_fs_holder"] = _new_holder()
+        d["_fs_target"] = target
+        d["_fs_args"] = args
+        d["_fs_kwargs"] = kwargs
         return self
 
     def __init__(self, *args, **kwargs):
-        # Constructed in __new__ by Fs.MultiThread.new().
-        pass
+        pass  # built in __new__
 
     @property
     def name(self):
         """str: the group's name."""
         return self.get_name()
 
-    @property
-    def has_error(self):
-        """bool: whether a thread of the group failed."""
-        return self.get_has_error()
+    daemon = True  # as the original's: its threads never hold the exit
+
+    has_error = property(Fs.MultiThread.get_has_error,
+                         doc="bool: whether a thread of the current run failed")
 
     @property
     def errors(self):
-        """list: the errors of the group's threads, first failure first."""
-        return [_exceptions.from_gerror(e) for e in self.dup_errors()]
+        """list: the errors of the run's threads, first failure first, as
+        (type, value, traceback)."""
+        holder = self.__dict__.get("_fs_holder")
+        return [_exc_info(e, holder) for e in self.dup_errors()]
 
     def start(self):
-        """Starts every thread of the group."""
-        Fs.MultiThread.start(self)
-
-    def join(self):
-        """Joins every thread, then raises the first error, if any."""
-        _check_not_inside(self, "a group")
-        _wait_in_slices(lambda usec: Fs.MultiThread.wait(self, usec))
-        failure = None
+        """Starts every thread of the group: the first run, or one after a
+        join (with no errors)."""
+        run = self._fs_run
+        d = self.__dict__
+        holder = d["_fs_holder"]
+        with run.lock:
+            idle = run.work is None
+            if idle:
+                holder = _new_holder()  # the new run's exceptions
+                run.work = (self._fs_target, self._fs_args, self._fs_kwargs, holder)
+                run.left = self.get_thread_count()
         try:
-            Fs.MultiThread.join(self, None)
+            Fs.MultiThread.start(self)
+        except BaseException:
+            # Refused (busy), or a thread could not be created: then C has
+            # joined whatever it started of this run.
+            if idle:
+                with run.lock:
+                    run.work, run.left = None, 0
+            raise
+        d["_fs_holder"] = holder
+
+    def join(self, timeout=None):
+        """Joins every thread, then raises the group's first error, if
+        any. With a timeout, returns False when it passed first (True
+        otherwise). Ctrl+C interrupts it."""
+        try:
+            status = _wait(functools.partial(Fs.MultiThread.join, self, cancellable=None),
+                           timeout)
         except GLib.Error as error:
-            failure = _exceptions.from_gerror(error)
-        if failure is not None:
-            raise failure
+            failure = error
+        else:
+            if status == _WOULD_DEADLOCK:
+                raise RuntimeError("cannot join a group from one of its own threads")
+            return status != _TIMED_OUT
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
     def check_and_raise_error(self):
-        """Raises the first error of the group's threads, if any."""
-        failure = None
+        """Raises the group's first error, if any."""
         try:
             Fs.MultiThread.check_and_raise_error(self)
         except GLib.Error as error:
-            failure = _exceptions.from_gerror(error)
-        if failure is not None:
-            raise failure
+            failure = error
+        else:
+            return
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
 
 MultiThread = override(MultiThread)
 __all__.append("MultiThread")
 
 
-_RawBackgroundGenerator = Fs.BackgroundGenerator
+# ---------------------------------------------------------------------------
+
+class _Feed:
+    """The Python side of a generator's stream, owned by the
+    BackgroundGenerator's wrapper. The producer thread only holds a weak
+    reference to it while it waits to hand an item over, so that an owner
+    that holds the stream (``self.feed = BackgroundGenerator(self.produce)``)
+    is a cycle Python's collector sees, and collects."""
+
+    __slots__ = ("generator", "args", "kwargs", "iterator", "holder", "log_level",
+                 "__weakref__")
 
 
-class BackgroundGenerator:
-    """Runs a generator on a background thread, items handed over through a
-    bounded queue.
-
-    ``BackgroundGenerator(generator, prefetch=1, name=None, args=None,
-    kwargs=None)`` as in the original. At most ``prefetch`` items exist
-    ahead of the consumer (the original allowed ``prefetch + 1``), and
-    ``prefetch`` must be at least 1. Every object, ``None`` and ``"EOF"``
-    too, reaches the consumer unchanged. The generator's exception is raised
-    in the consumer after every item it yielded before failing.
-
-    Iterate with ``for item in bg`` or ``bg.iterator()``. Several threads
-    may iterate at once; each item goes to one of them. ``close()``, or
-    dropping the object, stops and joins the producer.
-    """
-
-    def __init__(self, generator, prefetch=1, name=None, args=None, kwargs=None):
-        if prefetch < 1:
-            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
-        self._keeper = _Keeper()
-        produce = _produce(generator, tuple(args or ()), dict(kwargs or {}),
-                           weakref.ref(self._keeper))
-        self._adopt(_RawBackgroundGenerator.new_for_values(
-            prefetch, name or _default_name(generator, "generator"), produce))
-
-    def _adopt(self, bg):
-        self._bg = bg
-        _live_generators.add(self)
-
-    @classmethod
-    def new_for_files(cls, files, prefetch=1):
-        """A generator that reads `files` (Gio.File objects) in order on its
-        own thread, in C: each item is an Fs.LoadedFile whose
-        ``get_contents()`` gives the bytes as GLib.Bytes, or raises the
-        file's read error in its place."""
-        if prefetch < 1:
-            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
-        self = cls.__new__(cls)
-        self._keeper = _Keeper()
-        self._adopt(_RawBackgroundGenerator.new_for_files(list(files), prefetch))
-        return self
-
-    @property
-    def gobject(self):
-        """Fs.BackgroundGenerator: the C object, for main-loop code
-        (``next_async``)."""
-        return self._bg
-
-    @property
-    def name(self):
-        """str: the name of the producer thread."""
-        return self._bg.get_name()
-
-    @property
-    def prefetch(self):
-        """int: the most items that exist ahead of the consumer."""
-        return self._bg.get_prefetch()
-
-    def next(self, timeout=None):
-        """Takes the next item; raises StopIteration at the end, the
-        generator's exception if it failed, and TimeoutError after
-        `timeout` seconds."""
-        result = []
-
-        def wait_slice(usec):
-            ok, value, timed_out = self._bg.try_next_value(usec)
-            if timed_out:
-                return False
-            result[:] = [ok, value]
-            return True
-
-        failure = None
-        try:
-            if not _wait_in_slices(wait_slice, timeout):
-                failure = TimeoutError("no item within %s seconds" % timeout)
-        except GLib.Error as error:
-            failure = self._failure(error)
-        if failure is not None:
-            raise failure
-        if not result[0]:
-            raise StopIteration
-        return result[1]
-
-    def _failure(self, error):
-        """What the consumer raises for a GLib.Error of try_next_value():
-        StopIteration when the stream was closed, else the generator's
-        exception (or the error itself)."""
-        if _is_fs_error(error, Fs.Error.CLOSED) and not _is_own_error(
-                error, self._bg.get_thread().get_error_state()):
-            return StopIteration()
-        return _exceptions.from_gerror(error)
-
-    def iterator(self):
-        """Yields the items until the end of the stream."""
-        # next() without a timeout, inlined: a loop of slices, between which
-        # Python runs (and with it a pending KeyboardInterrupt).
-        try_next_value = self._bg.try_next_value
-        while True:
-            try:
-                ok, value, timed_out = try_next_value(_SLICE_USEC)
-            except GLib.Error as error:
-                failure = self._failure(error)
-                if isinstance(failure, StopIteration):
-                    return
-                raise failure from None
-            if timed_out:
-                continue
-            if not ok:
-                return
-            yield value
-
-    def __iter__(self):
-        return self.iterator()
-
-    def __next__(self):
-        return self.next()
-
-    def close(self):
-        """Stops the producer, frees what is queued, and joins its thread."""
-        bg = self.__dict__.get("_bg")
-        if bg is not None:
-            bg.close()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-    def __del__(self):
-        # Joins with the GIL released (a C call), so a Python producer can
-        # finish: never let the GObject's dispose do it with the GIL held.
-        self.close()
-
-
-def _produce(generator, args, kwargs, keeper_ref):
-    """The producer: iterates the Python generator on the background
+def _producer(feed_ref):
+    """The C generator function: runs the Python generator on the producer
     thread and yields each item, the object itself, into the stream."""
 
     def produce(sink, *_ignored):
-        iterator = value = None
+        feed = feed_ref()
+        if feed is None:
+            return True
+        holder, log_level = feed.holder, feed.log_level
+        value = None
+        token = _enter(Fs.Thread.get_current().get_name())
         try:
-            iterator = iter(generator(*args, **kwargs))
+            feed.iterator = iter(feed.generator(*feed.args, **feed.kwargs))
+            feed.generator = feed.args = feed.kwargs = None
+            del feed
             # One GValue for every item: yield_value() copies it.
             value = GObject.Value(GObject.TYPE_PYOBJECT)
+            set_value = value.set_value
             yield_value = sink.yield_value
-            for item in iterator:
-                value.set_value(item)
+            while True:
+                # Nothing of the feed is held while yield_value() waits.
+                feed = feed_ref()
+                if feed is None:
+                    return True
+                iterator = feed.iterator
+                del feed
+                for item in iterator:
+                    break
+                else:
+                    return True
+                del iterator
+                set_value(item)
                 del item
                 yield_value(value)
         except GLib.Error:
@@ -543,12 +824,17 @@ def _produce(generator, args, kwargs, keeper_ref):
             # (not a failure), or a GLib.Error of the generator's own.
             raise
         except BaseException as exc:  # noqa: B902: every failure is reported
-            raise _exceptions.to_gerror(exc, _kept_by(keeper_ref)) from None
+            raise _failure(exc, Fs.Thread.get_current().get_name(), (holder,),
+                           log_level) from None
         finally:
-            # Not even the last item stays with this frame, which a
-            # traceback may keep.
+            _leave(token)
             if value is not None:
                 value.unset()
+            feed = feed_ref()
+            iterator = feed.iterator if feed is not None else None
+            if feed is not None:
+                feed.iterator = None
+            del feed
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
@@ -557,23 +843,206 @@ def _produce(generator, args, kwargs, keeper_ref):
     return produce
 
 
+class BackgroundGenerator(Fs.BackgroundGenerator):
+    """Runs a generator on a background thread, items handed over through a
+    bounded queue.
+
+    ``BackgroundGenerator(generator, prefetch=1, name=None, args=None,
+    kwargs=None)`` as in the original. It is the ``Fs.BackgroundGenerator``
+    GObject itself: ``get_thread()``, ``next_async()`` and the other C
+    methods are its own.
+
+    At most ``prefetch`` items exist ahead of the consumer (the original
+    allowed ``prefetch + 1``), and ``prefetch`` must be at least 1. Every
+    object, ``None`` and ``"EOF"`` too, reaches the consumer unchanged. The
+    generator's exception is raised in the consumer after every item it
+    yielded before failing, the same object.
+
+    Iterate with ``for item in bg``, ``next(bg)`` or ``bg.iterator()``.
+    Several threads may iterate at once; each item goes to one of them.
+    ``close()`` stops the producer and waits for it; dropping the object
+    stops it without waiting. Ctrl+C interrupts a wait for an item and loses
+    none: an interrupted ``for`` loop, run again, gets every item once.
+    """
+
+    _fs_log_level = None
+
+    def __new__(cls, generator, prefetch=1, name=None, args=None, kwargs=None):
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
+        feed = _Feed()
+        feed.generator = generator
+        feed.args = tuple(args or ())
+        feed.kwargs = dict(kwargs or {})
+        feed.iterator = None
+        feed.holder = _new_holder()
+        feed.log_level = cls._fs_log_level
+        self = Fs.BackgroundGenerator.new_for_values(
+            prefetch, name or _default_name(generator, "generator"), _producer(weakref.ref(feed)))
+        if type(self) is not cls:
+            self.__class__ = cls
+        self._fs_setup(feed)
+        return self
+
+    def __init__(self, *args, **kwargs):
+        pass  # built in __new__
+
+    def _fs_setup(self, feed=None):
+        d = self.__dict__
+        d["_fs_feed"] = feed
+        d["_fs_holder"] = feed.holder if feed is not None else _new_holder()
+        d["_fs_pushback"] = pushback = collections.deque()
+        return pushback
+
+    @classmethod
+    def new_for_files(cls, files, prefetch=1):
+        """A stream that reads `files` (Gio.File objects) in order on its own
+        thread, in C: each item is an Fs.LoadedFile whose
+        ``get_contents()`` gives the bytes as GLib.Bytes, or raises the
+        file's read error in its place."""
+        if prefetch < 1:
+            raise ValueError("prefetch must be at least 1, not %d" % prefetch)
+        self = Fs.BackgroundGenerator.new_for_files(list(files), prefetch)
+        if type(self) is not cls:
+            self.__class__ = cls
+        self._fs_setup()
+        return self
+
+    @property
+    def gobject(self):
+        """Fs.BackgroundGenerator: the object itself (kept for code written
+        for fsthread 0.1)."""
+        return self
+
+    @property
+    def name(self):
+        """str: the name of the producer thread."""
+        return self.get_name()
+
+    @property
+    def prefetch(self):
+        """int: the most items that exist ahead of the consumer."""
+        return self.get_prefetch()
+
+    # The take that is ready at once, read as an attribute: between the C
+    # call and the store of its result no signal handler runs, so a
+    # KeyboardInterrupt cannot lose the item.
+    _fs_take_now = property(functools.partial(_next_value, timeout_usec=0, cancellable=None))
+
+    def next(self, timeout=None):
+        """Takes the next item; raises StopIteration at the end (or once the
+        stream is closed), the generator's exception if it failed, and
+        TimeoutError when `timeout` seconds pass first."""
+        try:
+            pushback = self._fs_pushback
+        except AttributeError:
+            pushback = self._fs_setup()
+        if pushback:
+            # Items a KeyboardInterrupt interrupted on their way out.
+            try:
+                for item in iter(pushback.popleft, pushback):
+                    return item
+            except IndexError:
+                pass
+        got = None
+        failure = None
+        try:
+            try:
+                got = self._fs_take_now
+                if got[0] == _TIMED_OUT and timeout != 0:
+                    got = None
+                    deadline = _deadline(timeout)
+                    if not _on_main_thread():
+                        for got in iter(functools.partial(_next_value, self,
+                                                          _usec_left(deadline), None), None):
+                            break
+                    else:
+                        read, write = _wakeup.read, _wakeup.write
+                        while True:
+                            take = iter(functools.partial(_next_value, self,
+                                                          _usec_left(deadline), None), None)
+                            previous = write.install
+                            try:
+                                interrupt = read.interrupt
+                                try:
+                                    for got in take:
+                                        break
+                                finally:
+                                    Fs.wait_set_interrupt_fd(interrupt)
+                            finally:
+                                _restore_wakeup(previous)
+                            if got[0] != _INTERRUPTED:
+                                break
+                            got = None
+                            # A pending handler runs here (a KeyboardInterrupt
+                            # leaves with nothing taken); one that returns lets
+                            # the wait go on.
+                            if deadline is not None and time.monotonic() >= deadline:
+                                got = (_TIMED_OUT, None)
+                                break
+            except GLib.Error as error:
+                failure = error
+        except BaseException:
+            if got is not None and got[0] == _OK:
+                pushback.appendleft(got[1])
+            raise
+        if failure is not None:
+            _raise_kept(failure, self.__dict__.get("_fs_holder"))
+        if got[0] == _OK:
+            return got[1]
+        if got[0] == _TIMED_OUT:
+            raise TimeoutError("no item within %s seconds" % timeout)
+        raise StopIteration
+
+    __next__ = next
+
+    def __iter__(self):
+        return self
+
+    def iterator(self):
+        """The items until the end of the stream: the stream itself, an
+        iterator (kept from the original's API)."""
+        return self
+
+    def close(self, timeout=None):
+        """Stops the producer (at its next yield), frees what is queued, and
+        waits for it, at most `timeout` seconds. Returns True once the
+        producer has finished. Ctrl+C interrupts the wait; the stream is
+        closed all the same."""
+        status = _wait(functools.partial(Fs.BackgroundGenerator.close, self, cancellable=None),
+                       timeout)
+        if status == _WOULD_DEADLOCK:
+            raise RuntimeError("cannot close a stream from its own producer and wait for it")
+        return status == _OK
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+BackgroundGenerator = override(BackgroundGenerator)
 __all__.append("BackgroundGenerator")
 
 
-# Interpreter exit: close every generator still open (their producers stop
-# at their next yield) and wait for threads that are not daemons, as the
-# threading module does, so that no thread runs Python code while the
-# interpreter is torn down.
-_live_generators = weakref.WeakSet()
-_live_threads = weakref.WeakSet()
+# ---------------------------------------------------------------------------
+# Interpreter exit, as threading does it: threads that are not daemons are
+# waited for (Ctrl+C interrupts the wait, as it does threading's); daemons,
+# the threads of a MultiThread and the producers of generators are not, and
+# never hold the exit. This runs where threading waits for its own threads,
+# before atexit handlers.
+
+def _wait_for_threads():
+    while _nondaemon:
+        for thread in list(_nondaemon):
+            if thread.is_alive():
+                thread.join()
+            else:
+                _nondaemon.discard(thread)
 
 
-def _shutdown():
-    for bg in list(_live_generators):
-        bg.close()
-    for thread in list(_live_threads):
-        if thread.is_alive():
-            thread.join()
-
-
-atexit.register(_shutdown)
+try:
+    threading._register_atexit(_wait_for_threads)
+except (AttributeError, RuntimeError):
+    atexit.register(_wait_for_threads)
