@@ -17,6 +17,7 @@ import collections
 import functools
 import itertools
 import logging
+import operator
 import os
 import signal
 import threading
@@ -104,18 +105,55 @@ def _describe(exc):
     return type(exc).__name__ + (": " + text if text else "")
 
 
+# The code objects of this module's own frames that run a target: they are
+# cut from the front of a captured traceback, which would otherwise keep the
+# thread object (their `self`) alive as long as the exception.
+_internal_code = set()
+
+
+def _internal(function):
+    _internal_code.add(function.__code__)
+    return function
+
+
+def _trim(exc):
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_frame.f_code in _internal_code:
+        tb = tb.tb_next
+    exc.__traceback__ = tb
+    return tb
+
+
 def _to_gerror(exc, holders):
+    """The GLib.Error that carries `exc` through C. A GLib.Error goes
+    through as itself, its domain and code intact (C prefixes its message
+    with the thread's name); any other exception as a code of its own."""
+    kept = (exc, _trim(exc))
+    if isinstance(exc, GLib.Error):
+        key = (exc.domain, exc.code, exc.message)
+        for holder in holders:
+            holder[key] = kept
+        return exc
     code = next(_codes) & 0x7FFFFFFF or next(_codes)
-    kept = (exc, exc.__traceback__)
     for holder in holders:
         holder[code] = kept
     return GLib.Error(_describe(exc), _PY_DOMAIN, code)
 
 
+def _kept_glib_error(holder, domain, code, message):
+    for key, kept in list(holder.items()):
+        if (type(key) is tuple and key[0] == domain and key[1] == code
+                and (message == key[2] or message.endswith("): " + key[2]))):
+            return kept
+    return None
+
+
 def _kept(error, holder=None):
     """(exception, traceback) for a GLib.Error from C: the Python exception
-    it stands for, or the GLib.Error itself."""
-    if getattr(error, "domain", None) == _PY_DOMAIN:
+    it stands for (a GLib.Error raised in Python too), or the GLib.Error
+    itself."""
+    domain = getattr(error, "domain", None)
+    if domain == _PY_DOMAIN:
         code = error.code
         if holder is not None:
             kept = holder.get(code)
@@ -125,6 +163,16 @@ def _kept(error, holder=None):
             kept = other.get(code)
             if kept is not None:
                 return kept
+    elif domain is not None:
+        args = (domain, error.code, error.message)
+        kept = _kept_glib_error(holder, *args) if holder is not None else None
+        if kept is None:
+            for other in list(_holders.values()):
+                kept = _kept_glib_error(other, *args)
+                if kept is not None:
+                    break
+        if kept is not None:
+            return kept
     return error, error.__traceback__
 
 
@@ -342,10 +390,17 @@ def _prune(state, holder):
     bound = state.get_max_errors()
     if not bound or len(holder) <= 2 * bound:
         return
-    keep = {e.code for e in state.dup_errors() if e.domain == _PY_DOMAIN}
-    keep.update(sorted(holder)[-bound:])
-    for code in [code for code in holder if code not in keep]:
-        holder.pop(code, None)
+    errors = state.dup_errors()
+    keep = {e.code for e in errors if e.domain == _PY_DOMAIN}
+    keep.update(sorted(code for code in holder if type(code) is int)[-bound:])
+    glib_errors = [(e.domain, e.code, e.message) for e in errors if e.domain != _PY_DOMAIN]
+    for key in list(holder):
+        if type(key) is tuple:
+            if not any(d == key[0] and c == key[1] and (m == key[2] or m.endswith("): " + key[2]))
+                       for d, c, m in glib_errors):
+                holder.pop(key, None)
+        elif key not in keep:
+            holder.pop(key, None)
 
 
 def _failure(exc, name, holders, log_level):
@@ -441,11 +496,11 @@ _default_state = Fs.ErrorState.get_default()
 
 # ---------------------------------------------------------------------------
 
-def _thread_target(thread, *_ignored):
-    """The C target of every Fs.Thread made from Python: the wrapper, which
-    C keeps alive while it runs, holds the Python target (so no cycle runs
-    through C)."""
-    return thread._fs_execute()
+# The C target of every Fs.Thread made from Python: the wrapper, which C
+# keeps alive while it runs, holds the Python target (so no cycle runs
+# through C). A C-level callable: no Python frame of the library holds the
+# thread object while the target runs (a traceback would keep that frame).
+_thread_target = operator.methodcaller("_fs_execute")
 
 
 class Thread(Fs.Thread):
@@ -467,17 +522,17 @@ class Thread(Fs.Thread):
     # Logging of failures through `logging` (None: not logged).
     _fs_log_level = None
 
+    # For subclasses (the drop-in's FSThread): marks a method that runs the
+    # work as the library's own, cut from captured tracebacks.
+    _fs_internal = staticmethod(_internal)
+
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         # A do_run of a subclass becomes the run virtual method of its
         # GType: wrapped so that its exception comes back as itself.
         run = cls.__dict__.get("do_run")
-        if run is not None and not getattr(run, "_fs_wrapped", False):
-            @functools.wraps(run)
-            def do_run(self, _run=run):
-                return self._fs_execute(_run)
-            do_run._fs_wrapped = True
-            cls.do_run = do_run
+        if run is not None and not isinstance(run, operator.methodcaller):
+            cls.do_run = operator.methodcaller("_fs_execute", run)
 
     def __new__(cls, *args, **kwargs):
         if cls.__gtype__ == Fs.Thread.__gtype__:
@@ -509,35 +564,43 @@ class Thread(Fs.Thread):
 
     # -- on the thread ----------------------------------------------------
 
-    def _fs_work(self):
-        target = self.__dict__.get("_fs_target")
-        if target is not None:
-            target(*self._fs_args, **self._fs_kwargs)
-
     def _fs_execute(self, run=None):
         """Runs the work with the GIL on the new thread; returns True or
-        raises the GLib.Error that carries the exception to C."""
+        raises the GLib.Error that carries the exception to C.
+
+        While the work runs, this frame holds the thread only in `me`,
+        emptied before the frame ends: a traceback that keeps the frame
+        does not keep the thread."""
         failure = None
+        me = [self]
         token = _enter(self.get_name(), self._fs_python_thread())
+        vfunc = run is not None
+        if vfunc:
+            args, kwargs = (self,), {}
+        else:
+            d = self.__dict__
+            run = d.get("_fs_target")
+            args, kwargs = d.get("_fs_args", ()), d.get("_fs_kwargs", {})
+            del d
+        del self
         try:
             try:
-                if run is None:
-                    self._fs_work()
-                elif run(self) is False:
+                if run is not None and run(*args, **kwargs) is False and vfunc:
                     failure = GLib.Error("do_run() returned False", _PY_DOMAIN, 0)
             except SystemExit:
                 pass
             except BaseException as exc:  # noqa: B902: every failure is reported
-                failure = self._fs_fail(exc)
+                failure = me[0]._fs_fail(exc)
+            del run, args, kwargs
             # An exception that run() caught and kept (the drop-in's
             # FSThread), reported while the thread still has its name.
-            pending = self.__dict__.pop("_fs_pending", None)
+            pending = me[0].__dict__.pop("_fs_pending", None)
             if failure is None and pending is not None:
-                failure = self._fs_fail(pending)
+                failure = me[0]._fs_fail(pending)
             del pending
         finally:
             _leave(token)
-            self._fs_finished()
+            me.pop()._fs_finished()
         if failure is not None:
             raise failure
         return True
@@ -611,6 +674,15 @@ class Thread(Fs.Thread):
             return
         _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
+    def join_finish(self, result):
+        """Completes join_async(): the FsWaitStatus, or the run's exception,
+        raised as itself."""
+        try:
+            return Fs.Thread.join_finish(self, result)
+        except GLib.Error as error:
+            failure = error
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
+
     @property
     def errors(self):
         """list: this thread's error as (type, value, traceback), in a list
@@ -618,6 +690,8 @@ class Thread(Fs.Thread):
         holder = self.__dict__.get("_fs_holder")
         return [_exc_info(e, holder) for e in self.get_error_state().dup_errors()]
 
+
+_internal(Thread._fs_execute)
 
 Thread = override(Thread)
 __all__.append("Thread")
@@ -667,6 +741,7 @@ def _group_target(run):
             raise failure
         return True
 
+    _internal(target)
     return target
 
 
@@ -757,6 +832,15 @@ class MultiThread(Fs.MultiThread):
             return status != _TIMED_OUT
         _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
+    def join_finish(self, result):
+        """Completes join_async(): the FsWaitStatus, or the group's first
+        exception, raised as itself."""
+        try:
+            return Fs.MultiThread.join_finish(self, result)
+        except GLib.Error as error:
+            failure = error
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
+
     def check_and_raise_error(self):
         """Raises the group's first error, if any."""
         try:
@@ -785,6 +869,16 @@ class _Feed:
                  "__weakref__")
 
 
+def _yield(yield_value, value):
+    """Hands an item over; False once the consumer has closed the stream
+    (the end, not a failure)."""
+    try:
+        yield_value(value)
+    except GLib.Error:
+        return False
+    return True
+
+
 def _producer(feed_ref):
     """The C generator function: runs the Python generator on the producer
     thread and yields each item, the object itself, into the stream."""
@@ -794,38 +888,36 @@ def _producer(feed_ref):
         if feed is None:
             return True
         holder, log_level = feed.holder, feed.log_level
-        value = None
-        token = _enter(Fs.Thread.get_current().get_name())
+        name = Fs.Thread.get_current().get_name()
+        value = failure = None
+        token = _enter(name)
         try:
-            feed.iterator = iter(feed.generator(*feed.args, **feed.kwargs))
-            feed.generator = feed.args = feed.kwargs = None
-            del feed
-            # One GValue for every item: yield_value() copies it.
-            value = GObject.Value(GObject.TYPE_PYOBJECT)
-            set_value = value.set_value
-            yield_value = sink.yield_value
-            while True:
-                # Nothing of the feed is held while yield_value() waits.
-                feed = feed_ref()
-                if feed is None:
-                    return True
-                iterator = feed.iterator
+            try:
+                feed.iterator = iter(feed.generator(*feed.args, **feed.kwargs))
+                feed.generator = feed.args = feed.kwargs = None
                 del feed
-                for item in iterator:
-                    break
-                else:
-                    return True
-                del iterator
-                set_value(item)
-                del item
-                yield_value(value)
-        except GLib.Error:
-            # Raised by yield_value() when the consumer closed the stream
-            # (not a failure), or a GLib.Error of the generator's own.
-            raise
-        except BaseException as exc:  # noqa: B902: every failure is reported
-            raise _failure(exc, Fs.Thread.get_current().get_name(), (holder,),
-                           log_level) from None
+                # One GValue for every item: yield_value() copies it.
+                value = GObject.Value(GObject.TYPE_PYOBJECT)
+                set_value = value.set_value
+                yield_value = sink.yield_value
+                while True:
+                    # Nothing of the feed is held while yield_value() waits.
+                    feed = feed_ref()
+                    if feed is None:
+                        break
+                    iterator = feed.iterator
+                    del feed
+                    for item in iterator:
+                        break
+                    else:
+                        break
+                    del iterator
+                    set_value(item)
+                    del item
+                    if not _yield(yield_value, value):
+                        break  # the consumer closed the stream
+            except BaseException as exc:  # noqa: B902: every failure is reported
+                failure = _failure(exc, name, (holder,), log_level)
         finally:
             _leave(token)
             if value is not None:
@@ -838,8 +930,11 @@ def _producer(feed_ref):
             close = getattr(iterator, "close", None)
             if close is not None:
                 close()
+        if failure is not None:
+            raise failure
         return True
 
+    _internal(produce)
     return produce
 
 
@@ -1003,6 +1098,16 @@ class BackgroundGenerator(Fs.BackgroundGenerator):
         """The items until the end of the stream: the stream itself, an
         iterator (kept from the original's API)."""
         return self
+
+    def next_finish(self, result):
+        """Completes next_async(): (item, FsWaitStatus), the item None when
+        the status is not OK; the generator's exception is raised as
+        itself."""
+        try:
+            return Fs.BackgroundGenerator.next_finish(self, result)
+        except GLib.Error as error:
+            failure = error
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
 
     def close(self, timeout=None):
         """Stops the producer (at its next yield), frees what is queued, and

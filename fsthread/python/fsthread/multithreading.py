@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import operator
 import threading
 import typing as T
 from types import TracebackType
@@ -178,20 +179,27 @@ class FSThread(Fs.Thread, threading.Thread):
     def run(self) -> None:
         """Runs the target, and captures its exception for re-raising in
         the caller (and in any thread that reads ``error_state``)."""
+        d = self.__dict__
+        target, args, kwargs = d.get("target"), d.get("args", ()), d.get("kwargs", {})
+        # As the original: no cycle through the target's arguments.
+        for attribute in ("target", "args", "kwargs", "_target", "_args", "_kwargs"):
+            d.pop(attribute, None)
+        # This frame holds the thread only in `d` while the target runs: a
+        # traceback that keeps the frame does not keep the thread.
+        del self
         try:
-            if self.target is not None:
-                self.target(*self.args, **self.kwargs)
+            if target is not None:
+                target(*args, **kwargs)
         except SystemExit:
             raise
         except BaseException as exc:  # noqa: B902: every failure is captured
-            self.__dict__["_fs_pending"] = exc
+            d["_fs_pending"] = exc
         finally:
-            # As the original: no cycle through the target's arguments.
-            for attribute in ("target", "args", "kwargs", "_target", "_args", "_kwargs"):
-                self.__dict__.pop(attribute, None)
+            del target, args, kwargs, d
 
-    def do_run(self):
-        self.run()
+    # The run virtual method of the GType: the library's own code calls
+    # run(), with no Python frame of its own that holds the thread.
+    do_run = operator.methodcaller("_fs_execute", operator.methodcaller("run"))
 
     def _fs_python_thread(self):
         return self
@@ -199,6 +207,9 @@ class FSThread(Fs.Thread, threading.Thread):
     def _fs_finished(self):
         self._is_stopped = True
         super()._fs_finished()
+
+
+FSThread._fs_internal(FSThread.run)
 
 
 class MultiThread(Fs.MultiThread):
