@@ -119,8 +119,6 @@ class FSThread(Fs.Thread, threading.Thread):
     waited for when the interpreter exits; Ctrl+C interrupts that wait.
     """
 
-    __gtype_name__ = "FsMultithreadingFSThread"
-
     error_state: Fs.ErrorState = Fs.ErrorState.get_default()
     """Class attribute: the state that every failure reaches, of any
     thread of the process (the library's process-wide state, which keeps
