@@ -1,18 +1,21 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* fsthread-demo.c: a parallel sha256sum
+/* fsthread-demo.c: a parallel sha256sum, in the order of the walk
  *
- * One FsBackgroundGenerator walks the tree and reads the files ahead; an
- * FsMultiThread of workers takes the files from it and hashes them. The
- * output is the same as sha256sum's, so `sha256sum -c` checks it.
+ * A background generator walks the tree as find does and reads the files
+ * ahead; a map hashes them on a group of worker threads and hands the sums
+ * back in the order of the walk. The output is the same, byte for byte, as
+ * `find DIR -xtype f -print0 | xargs -0 sha256sum`, so two runs give the
+ * same output and `sha256sum -c` checks it.
  *
- *                     ┌──────────┐  Entry  ┌──────────┐
- *   DIR ──readdir──▶  │  walker  │ ──────▶ │ worker_0 │ ──▶ stdout
- *                     │ (yields) │  queue  │ worker_1 │
- *                     └──────────┘ ≤ N     │   ...    │ ──▶ errors
- *                                          └──────────┘
+ *                 ┌──────────┐  Entry  ┌─ map ──────┐  Sum   ┌────────────┐
+ *   DIR ─walk──▶  │  walker  │ ──────▶ │ worker_0   │ ─────▶ │ main thread│ ──▶ stdout
+ *                 │ (yields) │ ≤ N     │ worker_1   │ order  │ (prints)   │ ──▶ stderr
+ *                 └──────────┘         │   ...      │        └────────────┘
+ *                                      └────────────┘
  *
- * The main thread runs a main loop: it joins the workers asynchronously,
- * draws the progress line and handles Ctrl-C.
+ * The main thread takes the sums with a blocking next() whose wait a
+ * signal ends: Ctrl-C writes to a pipe that is the thread's interrupt
+ * descriptor (fs_wait_set_interrupt_fd()).
  */
 
 #include <dirent.h>
@@ -23,6 +26,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <glib.h>
@@ -30,22 +34,30 @@
 #include <gio/gio.h>
 #include <fsthread.h>
 
+#ifdef HAVE_NETTLE
+# include <nettle/sha2.h>
+#endif
+
 /* A tree every Debian system has, big enough to show the threads at work. */
 #define DEFAULT_DIR "/usr/share"
 
 /* Files up to this size are read whole by the walker, ahead of the
  * workers. Bigger ones travel as a name that the worker opens and reads in
- * chunks, so that the queue never holds more than prefetch × this, nor any
- * open file. */
+ * chunks, so that the read-ahead never holds more than prefetch × this,
+ * nor any open file. */
 #define READ_AHEAD_MAX (1024 * 1024)
 
 /* The buffer a worker streams a big file through. */
 #define CHUNK_SIZE (256 * 1024)
 
-/* The default read-ahead: enough entries to smooth out a run of small
- * files, and no more than DEFAULT_PREFETCH_MAX × READ_AHEAD_MAX of memory. */
+/* The default read-ahead of the walker: enough entries to smooth out a run
+ * of small files, and no more than DEFAULT_PREFETCH_MAX × READ_AHEAD_MAX. */
 #define DEFAULT_PREFETCH_PER_THREAD 16
 #define DEFAULT_PREFETCH_MAX 256
+
+/* The sums finished ahead of the printer: they are small, and room for
+ * many lets the other workers go on while one hashes a big file. */
+#define RESULTS_PER_THREAD 256
 
 #define MAX_THREADS 1024
 #define MAX_PREFETCH 65536
@@ -57,8 +69,73 @@ enum {
   /* and 128 + the signal's number when interrupted, as a shell reports */
 };
 
-/* One file of the tree, as the walker hands it to a worker: its contents,
- * or why it cannot be read, or neither for a big file the worker reads. */
+/* ------------------------------------------------------------------ */
+/* SHA-256: nettle's (which uses the CPU's SHA instructions) when built  */
+/* with it, GLib's otherwise.                                          */
+
+typedef struct
+{
+#ifdef HAVE_NETTLE
+  struct sha256_ctx  ctx;
+#else
+  GChecksum         *checksum;
+#endif
+} Hasher;
+
+static void
+hasher_init (Hasher *hasher)
+{
+#ifdef HAVE_NETTLE
+  sha256_init (&hasher->ctx);
+#else
+  hasher->checksum = g_checksum_new (G_CHECKSUM_SHA256);
+#endif
+}
+
+static void
+hasher_update (Hasher        *hasher,
+               gconstpointer  data,
+               gsize          length)
+{
+#ifdef HAVE_NETTLE
+  sha256_update (&hasher->ctx, length, data);
+#else
+  g_checksum_update (hasher->checksum, data, length);
+#endif
+}
+
+/* Appends the digest in hexadecimal to @line; the hasher is done. */
+static void
+hasher_finish (Hasher  *hasher,
+               GString *line)
+{
+#ifdef HAVE_NETTLE
+  guint8 digest[SHA256_DIGEST_SIZE];
+
+  sha256_digest (&hasher->ctx, sizeof digest, digest);
+  for (guint i = 0; i < sizeof digest; i++)
+    g_string_append_printf (line, "%02x", digest[i]);
+#else
+  g_string_append (line, g_checksum_get_string (hasher->checksum));
+  g_checksum_free (hasher->checksum);
+#endif
+}
+
+static const char *
+hasher_name (void)
+{
+#ifdef HAVE_NETTLE
+  return "nettle";
+#else
+  return "GLib";
+#endif
+}
+
+/* ------------------------------------------------------------------ */
+/* Entries: what the walker hands to the workers                       */
+
+/* One file of the tree: its contents, or why it cannot be read, or
+ * neither for a big file the worker reads. */
 typedef struct
 {
   char     *path;      /* as printed: DIR joined with the relative path */
@@ -98,6 +175,17 @@ set_error_from_errno (GError **error,
                        g_strerror (saved_errno));
 }
 
+static Entry *
+error_entry (const char *path,
+             int         saved_errno)
+{
+  Entry *entry = entry_new (path);
+
+  set_error_from_errno (&entry->error, saved_errno);
+
+  return entry;
+}
+
 /* Opens a file that lstat() (or, when @follow, stat()) said is regular.
  * O_NONBLOCK: should it have been replaced by a fifo in the meantime, the
  * open does not wait for a writer; fstat() then tells, and the caller skips
@@ -129,8 +217,6 @@ open_regular (int          dir_fd,
 
   return fd;
 }
-
-/* The walker: runs on the generator's thread. */
 
 /* Reads @fd to its end; @size_hint is the size fstat() gave. */
 static GBytes *
@@ -211,35 +297,153 @@ read_file (int         dir_fd,
   return g_steal_pointer (&entry);
 }
 
-static Entry *
-error_entry (const char *path,
-             int         saved_errno)
+/* ------------------------------------------------------------------ */
+/* The walker: runs on the generator's thread                          */
+
+/* One name of a directory, as readdir() gave it. */
+typedef struct
 {
-  Entry *entry = entry_new (path);
+  ino_t          d_ino;
+  unsigned char  d_type;
+  char           name[];
+} Name;
 
-  set_error_from_errno (&entry->error, saved_errno);
+/* find (GNU's, through gnulib's fts) reads a directory of more than this
+ * many names in the order of their inodes, faster on most file systems;
+ * the walk does the same, so that its order stays find's. */
+#define INODE_SORT_THRESHOLD 10000
 
-  return entry;
+static int
+compare_inodes (gconstpointer a,
+                gconstpointer b)
+{
+  const Name *x = *(const Name * const *) a;
+  const Name *y = *(const Name * const *) b;
+
+  return (x->d_ino > y->d_ino) - (x->d_ino < y->d_ino);
 }
 
-/* Decides what to do with one name of a directory: queue a directory,
- * make an entry of a file, or skip it. Special files are never opened, nor
- * are the targets of symbolic links unless stat() says they are regular.
- *
- * Returns: (transfer full) (nullable): an entry to yield, or %NULL */
-static Entry *
-visit (int           dir_fd,
-       const char   *name,
-       const char   *path,
-       unsigned char d_type,
-       GPtrArray    *pending_dirs)
+/* Where fts does not sort: file systems whose inode order means nothing. */
+static gboolean
+inode_sort_useful (int fd)
 {
+  struct statfs sfs;
+
+  if (fstatfs (fd, &sfs) < 0)
+    return FALSE;
+  switch ((unsigned long) sfs.f_type)
+    {
+    case 0x01021994:   /* tmpfs */
+    case 0x6969:       /* nfs */
+      return FALSE;
+    default:
+      return TRUE;
+    }
+}
+
+/* A directory being walked: all its names (read first, as find does), and
+ * the next to visit. */
+typedef struct
+{
+  DIR       *dir;
+  char      *path;
+  GPtrArray *names;
+  guint      next;
+} Frame;
+
+static void
+frame_free (gpointer data)
+{
+  Frame *frame = data;
+
+  if (frame->dir != NULL)
+    closedir (frame->dir);
+  g_free (frame->path);
+  g_ptr_array_unref (frame->names);
+  g_free (frame);
+}
+
+/* Opens and reads the directory @path. Below the root a directory is
+ * never entered through a link, even one swapped in since readdir() said
+ * it was a directory. Returns %NULL with errno set. */
+static Frame *
+frame_open (const char *path,
+            gboolean    is_root,
+            int        *read_errno)
+{
+  Frame *frame;
+  struct dirent *dirent;
+  DIR *dir;
+  int fd;
+
+  *read_errno = 0;
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_root ? 0 : O_NOFOLLOW));
+  if (fd < 0)
+    return NULL;
+  dir = fdopendir (fd);
+  if (dir == NULL)
+    {
+      int saved_errno = errno;
+
+      close (fd);
+      errno = saved_errno;
+      return NULL;
+    }
+
+  frame = g_new0 (Frame, 1);
+  frame->dir = dir;
+  frame->path = g_strdup (path);
+  frame->names = g_ptr_array_new_with_free_func (g_free);
+
+  for (;;)
+    {
+      gsize length;
+      Name *name;
+
+      errno = 0;
+      if ((dirent = readdir (dir)) == NULL)
+        {
+          /* The names read so far are walked, then the error reported. */
+          *read_errno = errno;
+          break;
+        }
+      if (strcmp (dirent->d_name, ".") == 0 || strcmp (dirent->d_name, "..") == 0)
+        continue;
+
+      length = strlen (dirent->d_name);
+      name = g_malloc (sizeof (Name) + length + 1);
+      name->d_ino = dirent->d_ino;
+      name->d_type = dirent->d_type;
+      memcpy (name->name, dirent->d_name, length + 1);
+      g_ptr_array_add (frame->names, name);
+    }
+
+  if (frame->names->len > INODE_SORT_THRESHOLD && inode_sort_useful (dirfd (dir)))
+    g_ptr_array_sort (frame->names, compare_inodes);
+
+  return frame;
+}
+
+/* What to do with one name: a directory to enter (*@enter set), an entry
+ * to yield, or nothing. As `find -xtype f`: regular files and links to
+ * regular files; links to anything else (directories, special files, or
+ * nothing: a dangling link, which Debian's packages ship) are skipped,
+ * like fifos, sockets and devices, which are never opened. */
+static Entry *
+visit (int            dir_fd,
+       const Name    *name,
+       const char    *path,
+       gboolean      *enter)
+{
+  unsigned char d_type = name->d_type;
   struct stat st;
+
+  *enter = FALSE;
 
   if (d_type == DT_UNKNOWN)
     {
       /* Some file systems do not fill in d_type: ask lstat(). */
-      if (fstatat (dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+      if (fstatat (dir_fd, name->name, &st, AT_SYMLINK_NOFOLLOW) < 0)
         return error_entry (path, errno);
 
       if (S_ISDIR (st.st_mode))
@@ -255,20 +459,16 @@ visit (int           dir_fd,
   switch (d_type)
     {
     case DT_DIR:
-      g_ptr_array_add (pending_dirs, g_strdup (path));
+      *enter = TRUE;
       return NULL;
 
     case DT_REG:
-      return read_file (dir_fd, name, path, FALSE);
+      return read_file (dir_fd, name->name, path, FALSE);
 
     case DT_LNK:
-      /* sha256sum follows a link to a file; a link to a directory is not
-       * followed, and one to a special file must not be opened. */
-      if (fstatat (dir_fd, name, &st, 0) < 0)
-        return error_entry (path, errno);
-      if (!S_ISREG (st.st_mode))
+      if (fstatat (dir_fd, name->name, &st, 0) < 0 || !S_ISREG (st.st_mode))
         return NULL;
-      return read_file (dir_fd, name, path, TRUE);
+      return read_file (dir_fd, name->name, path, TRUE);
 
     default:
       /* Fifos, sockets, devices. */
@@ -276,77 +476,22 @@ visit (int           dir_fd,
     }
 }
 
-/* Yields the entries of the directory @path, queueing its subdirectories.
- * Returns %FALSE only when the consumer closed the stream. */
-static gboolean
-walk_directory (FsGenerator  *generator,
-                const char   *path,
-                gboolean      is_root,
-                GPtrArray    *pending_dirs,
-                GError      **error)
-{
-  struct dirent *dirent;
-  DIR *dir;
-  int fd;
-
-  /* Below the root a directory is never entered through a link, even one
-   * swapped in since readdir() said it was a directory. */
-  fd = open (path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | (is_root ? 0 : O_NOFOLLOW));
-  if (fd < 0 || (dir = fdopendir (fd)) == NULL)
-    {
-      int saved_errno = errno;
-
-      if (fd >= 0)
-        close (fd);
-      return fs_generator_yield (generator, error_entry (path, saved_errno), error);
-    }
-
-  for (;;)
-    {
-      g_autofree char *child = NULL;
-      Entry *entry;
-
-      errno = 0;
-      if ((dirent = readdir (dir)) == NULL)
-        {
-          if (errno != 0 &&
-              !fs_generator_yield (generator, error_entry (path, errno), error))
-            {
-              closedir (dir);
-              return FALSE;
-            }
-          break;
-        }
-
-      if (strcmp (dirent->d_name, ".") == 0 || strcmp (dirent->d_name, "..") == 0)
-        continue;
-
-      child = g_build_filename (path, dirent->d_name, NULL);
-      entry = visit (dirfd (dir), dirent->d_name, child, dirent->d_type, pending_dirs);
-
-      if (entry != NULL && !fs_generator_yield (generator, entry, error))
-        {
-          closedir (dir);
-          return FALSE;
-        }
-    }
-
-  closedir (dir);
-  return TRUE;
-}
-
-/* The generator function: a depth-first walk with a stack of directories
- * still to read, in no particular order. */
+/* The generator function: walks @root depth first, each directory's names
+ * in the order readdir() gives them, entering a directory where it is met:
+ * the order of find. */
 static gboolean
 walk (FsGenerator  *generator,
       gpointer      user_data,
       GError      **error)
 {
   const char *root = user_data;
-  g_autoptr(GPtrArray) pending_dirs = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr(GPtrArray) stack = g_ptr_array_new_with_free_func (frame_free);
   struct stat st;
+  Frame *frame;
+  int read_errno;
 
-  /* The root is followed if it is a link, as `find -H` does. */
+  /* The root is followed if it is a link, as `find -H` does. A root that
+   * cannot be read is an error, whatever it is. */
   if (stat (root, &st) < 0)
     return fs_generator_yield (generator, error_entry (root, errno), error);
 
@@ -358,53 +503,75 @@ walk (FsGenerator  *generator,
       return entry == NULL || fs_generator_yield (generator, entry, error);
     }
 
-  if (!walk_directory (generator, root, TRUE, pending_dirs, error))
-    return FALSE;
-
-  while (pending_dirs->len > 0)
+  frame = frame_open (root, TRUE, &read_errno);
+  if (frame == NULL)
+    return fs_generator_yield (generator, error_entry (root, errno), error);
+  if (read_errno != 0 && !fs_generator_yield (generator, error_entry (root, read_errno), error))
     {
-      g_autofree char *dir = g_ptr_array_steal_index_fast (pending_dirs, pending_dirs->len - 1);
+      frame_free (frame);
+      return FALSE;
+    }
+  g_ptr_array_add (stack, frame);
 
-      if (!walk_directory (generator, dir, FALSE, pending_dirs, error))
+  while (stack->len > 0)
+    {
+      g_autofree char *child = NULL;
+      gboolean enter;
+      Entry *entry;
+      Name *name;
+
+      frame = g_ptr_array_index (stack, stack->len - 1);
+      if (frame->next == frame->names->len)
+        {
+          g_ptr_array_remove_index (stack, stack->len - 1);
+          continue;
+        }
+      name = g_ptr_array_index (frame->names, frame->next++);
+
+      child = g_build_filename (frame->path, name->name, NULL);
+      entry = visit (dirfd (frame->dir), name, child, &enter);
+
+      if (enter)
+        {
+          Frame *sub = frame_open (child, FALSE, &read_errno);
+
+          if (sub == NULL)
+            entry = error_entry (child, errno);
+          else
+            {
+              g_ptr_array_add (stack, sub);
+              if (read_errno != 0)
+                entry = error_entry (child, read_errno);
+            }
+        }
+
+      if (entry != NULL && !fs_generator_yield (generator, entry, error))
         return FALSE;
     }
 
   return TRUE;
 }
 
-/* The workers. */
+/* ------------------------------------------------------------------ */
+/* The workers: the map's function                                     */
 
+/* What a worker hands back for one entry: the line to print, or the
+ * error to report, or nothing (skipped). */
 typedef struct
 {
-  FsBackgroundGenerator *generator;
-  FsMultiThread         *workers;
-  FsErrorState          *errors;
-  GMainLoop             *loop;
-  gint64                 start_time;
-  guint                  n_threads;
-  gboolean               show_progress;
-  gboolean               stdout_is_tty;
-  int                    stop_signal;  /* what interrupted the run, or 0 */
-  guint                  sigint_id;
-  guint                  sigterm_id;
-  GError                *join_error;
+  char    *line;
+  char    *error;
+  guint64  n_bytes;
+} Sum;
 
-  /* Guards stdout, the progress line and the counters. */
-  GMutex                 output_lock;
-  guint64                n_files;
-  guint64                n_bytes;
-  gboolean               progress_visible;
-} Demo;
-
-/* With the output lock held. */
 static void
-erase_progress_locked (Demo *demo)
+sum_free (gpointer data)
 {
-  if (demo->progress_visible)
-    {
-      fputs ("\r\033[K", stderr);
-      demo->progress_visible = FALSE;
-    }
+  Sum *sum = data;
+
+  g_free (sum->line);
+  g_free (sum->error);
+  g_free (sum);
 }
 
 /* The file name as sha256sum prints it: a name with a backslash, a newline
@@ -441,68 +608,18 @@ append_escaped_path (GString    *line,
   return TRUE;
 }
 
-/* Prints the sum of @path, adding @n_bytes to the bytes hashed. */
-static void
-print_sum (Demo       *demo,
-           GString    *line,
-           GChecksum  *checksum,
-           const char *path,
-           gsize       n_bytes)
-{
-  g_string_truncate (line, 0);
-  g_string_append (line, g_checksum_get_string (checksum));
-  g_string_append (line, "  ");
-  if (append_escaped_path (line, path))
-    g_string_prepend_c (line, '\\');
-  g_string_append_c (line, '\n');
-
-  g_mutex_lock (&demo->output_lock);
-  /* On a terminal, the progress line makes room for the sum. */
-  if (demo->stdout_is_tty)
-    erase_progress_locked (demo);
-  fwrite (line->str, 1, line->len, stdout);
-  demo->n_files++;
-  demo->n_bytes += n_bytes;
-  g_mutex_unlock (&demo->output_lock);
-}
-
-static void
-count_bytes (Demo  *demo,
-             gsize  n)
-{
-  g_mutex_lock (&demo->output_lock);
-  demo->n_bytes += n;
-  g_mutex_unlock (&demo->output_lock);
-}
-
-/* Records that @path could not be hashed, and by which worker, without
- * failing the worker: the others go on, and so does this one. */
-static void
-record_error (Demo         *demo,
-              FsThread     *thread,
-              const char   *path,
-              const GError *error)
-{
-  g_autofree char *display = g_filename_display_name (path);
-  g_autoptr(GError) named = g_error_new (error->domain, error->code, "%s: %s: %s",
-                                         fs_thread_get_name (thread), display,
-                                         error->message);
-
-  fs_error_state_set (demo->errors, named);
-}
-
-/* Hashes a big file, read in chunks. Sets *@skip when it is no longer a
- * regular file. Returns %FALSE with @error set when it cannot be read or
- * the group is cancelled. */
+/* Hashes a big file, read in chunks. Returns %FALSE with @error set when
+ * it cannot be read or the map is stopping; sets *@skip when it is no
+ * longer a regular file. */
 static gboolean
-hash_stream (Demo          *demo,
-             GChecksum     *checksum,
-             guint8        *buffer,
+hash_stream (Hasher        *hasher,
              Entry         *entry,
+             guint64       *n_bytes,
              gboolean      *skip,
              GCancellable  *cancellable,
              GError       **error)
 {
+  g_autofree guint8 *buffer = NULL;
   struct stat st;
   gboolean ret = FALSE;
   int fd;
@@ -523,6 +640,7 @@ hash_stream (Demo          *demo,
       return TRUE;
     }
 
+  buffer = g_malloc (CHUNK_SIZE);
   for (;;)
     {
       gssize n;
@@ -544,8 +662,8 @@ hash_stream (Demo          *demo,
           break;
         }
 
-      g_checksum_update (checksum, buffer, n);
-      count_bytes (demo, n);
+      hasher_update (hasher, buffer, n);
+      *n_bytes += n;
     }
 
   close (fd);
@@ -553,75 +671,141 @@ hash_stream (Demo          *demo,
 }
 
 static gboolean
-worker_main (FsThread  *thread,
-             gpointer   user_data,
-             GError   **error)
+hash_entry (gpointer   item,
+            gpointer  *result,
+            gpointer   user_data,
+            GError   **error)
 {
-  Demo *demo = user_data;
-  GCancellable *cancellable = fs_thread_get_cancellable (thread);
-  g_autoptr(GChecksum) checksum = g_checksum_new (G_CHECKSUM_SHA256);
-  g_autoptr(GString) line = g_string_new (NULL);
-  g_autofree guint8 *buffer = NULL;
-  g_autoptr(GError) local_error = NULL;
-  gpointer item;
+  Entry *entry = item;
+  GCancellable *cancellable = fs_thread_get_cancellable (fs_thread_get_current ());
+  g_autoptr(GError) read_error = NULL;
+  Sum *sum = g_new0 (Sum, 1);
+  GString *line;
+  Hasher hasher;
 
-  /* Every worker consumes from the one generator: each entry goes to
-   * exactly one of them. The cancellable only stops a next() that waits:
-   * while entries are queued it hands them out, so check it first. */
-  while (!g_cancellable_is_cancelled (cancellable) &&
-         fs_background_generator_next (demo->generator, &item, cancellable, &local_error))
+  *result = sum;
+
+  if (entry->error != NULL)
     {
-      g_autoptr(Entry) entry = item;
-      g_autoptr(GError) hash_error = NULL;
-      gsize n_bytes = 0;
+      g_autofree char *display = g_filename_display_name (entry->path);
 
-      g_checksum_reset (checksum);
-
-      if (entry->error != NULL)
-        {
-          record_error (demo, thread, entry->path, entry->error);
-          continue;
-        }
-
-      if (entry->contents != NULL)
-        {
-          gconstpointer data = g_bytes_get_data (entry->contents, &n_bytes);
-
-          g_checksum_update (checksum, data, n_bytes);
-        }
-      else
-        {
-          gboolean skip;
-
-          /* Its bytes are counted as they are read, for the progress line. */
-          if (buffer == NULL)
-            buffer = g_malloc (CHUNK_SIZE);
-
-          if (!hash_stream (demo, checksum, buffer, entry, &skip, cancellable, &hash_error))
-            {
-              if (g_error_matches (hash_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-                return TRUE;
-              record_error (demo, thread, entry->path, hash_error);
-              continue;
-            }
-          if (skip)
-            continue;
-        }
-
-      print_sum (demo, line, checksum, entry->path, n_bytes);
+      sum->error = g_strdup_printf ("%s: %s", display, entry->error->message);
+      return TRUE;
     }
 
-  /* Ctrl-C cancels the group: stopping then is not a failure. */
-  if (local_error == NULL ||
-      g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-    return TRUE;
+  hasher_init (&hasher);
+  if (entry->contents != NULL)
+    {
+      gsize length;
+      gconstpointer data = g_bytes_get_data (entry->contents, &length);
 
-  /* The generator itself failed (its thread could not start, say). */
-  g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+      hasher_update (&hasher, data, length);
+      sum->n_bytes = length;
+    }
+  else
+    {
+      gboolean skip;
+
+      if (!hash_stream (&hasher, entry, &sum->n_bytes, &skip, cancellable, &read_error) || skip)
+        {
+          g_autofree char *display = g_filename_display_name (entry->path);
+
+          /* Finish the hasher all the same: GLib's holds memory. */
+          line = g_string_new (NULL);
+          hasher_finish (&hasher, line);
+          g_string_free (line, TRUE);
+          if (read_error != NULL)
+            sum->error = g_strdup_printf ("%s: %s", display, read_error->message);
+          return TRUE;
+        }
+    }
+
+  line = g_string_sized_new (80 + strlen (entry->path));
+  hasher_finish (&hasher, line);
+  g_string_append (line, "  ");
+  if (append_escaped_path (line, entry->path))
+    g_string_prepend_c (line, '\\');
+  g_string_append_c (line, '\n');
+  sum->line = g_string_free (line, FALSE);
+
+  return TRUE;
 }
 
-/* The main thread. */
+/* ------------------------------------------------------------------ */
+/* The main thread                                                     */
+
+/* Set by the signal handler; its pipe ends the main thread's wait. */
+static volatile sig_atomic_t stop_signal;
+static int signal_pipe[2] = { -1, -1 };
+
+static void
+on_signal (int signal_number)
+{
+  int saved_errno = errno;
+  char byte = (char) signal_number;
+
+  stop_signal = signal_number;
+  /* A second signal finds the default action: it ends the demo at once. */
+  signal (SIGINT, SIG_DFL);
+  signal (SIGTERM, SIG_DFL);
+  if (write (signal_pipe[1], &byte, 1) < 0)
+    {
+      /* Full: a byte is there already. */
+    }
+  errno = saved_errno;
+}
+
+static gboolean
+catch_signals (GError **error)
+{
+  struct sigaction action = { 0 };
+
+  if (!g_unix_open_pipe (signal_pipe, FD_CLOEXEC, error) ||
+      !g_unix_set_fd_nonblocking (signal_pipe[0], TRUE, error) ||
+      !g_unix_set_fd_nonblocking (signal_pipe[1], TRUE, error))
+    return FALSE;
+
+  action.sa_handler = on_signal;
+  sigemptyset (&action.sa_mask);
+  /* Writes of sums restart; the wait for the next sum ends on the pipe. */
+  action.sa_flags = SA_RESTART;
+  sigaction (SIGINT, &action, NULL);
+  sigaction (SIGTERM, &action, NULL);
+
+  fs_wait_set_interrupt_fd (signal_pipe[0]);
+  return TRUE;
+}
+
+/* A size as g_format_size() writes it, with a plain space when the locale
+ * cannot show its no-break space (under LANG=C it would print as "?"). */
+static char *
+format_size (guint64 size)
+{
+  char *text = g_format_size (size);
+  const char *nbsp = "\302\240";
+  char *p;
+
+  if (g_get_charset (NULL))
+    return text;
+  while ((p = strstr (text, nbsp)) != NULL)
+    {
+      *p = ' ';
+      memmove (p + 1, p + 2, strlen (p + 2) + 1);
+    }
+  return text;
+}
+
+typedef struct
+{
+  gint64    start_time;
+  guint     n_threads;
+  guint64   n_files;
+  guint64   n_bytes;
+  guint     n_errors;
+  gboolean  show_progress;
+  gboolean  stdout_is_tty;
+  gboolean  progress_visible;
+} Demo;
 
 static double
 elapsed_seconds (Demo *demo)
@@ -629,83 +813,42 @@ elapsed_seconds (Demo *demo)
   return (g_get_monotonic_time () - demo->start_time) / (double) G_USEC_PER_SEC;
 }
 
-static gboolean
-draw_progress (gpointer user_data)
+static void
+erase_progress (Demo *demo)
 {
-  Demo *demo = user_data;
-  g_autofree char *size = NULL;
+  if (demo->progress_visible)
+    {
+      fputs ("\r\033[K", stderr);
+      demo->progress_visible = FALSE;
+    }
+}
+
+static void
+draw_progress (Demo *demo)
+{
+  g_autofree char *size = format_size (demo->n_bytes);
   g_autofree char *rate = NULL;
   double seconds = elapsed_seconds (demo);
-  guint64 n_files, n_bytes;
 
-  g_mutex_lock (&demo->output_lock);
-  n_files = demo->n_files;
-  n_bytes = demo->n_bytes;
-
-  size = g_format_size (n_bytes);
-  rate = g_format_size (seconds > 0 ? (guint64) (n_bytes / seconds) : 0);
-  fprintf (stderr, "\r%" G_GUINT64_FORMAT " files, %s, %s/s\033[K",
-           n_files, size, rate);
+  rate = format_size (seconds > 0 ? (guint64) (demo->n_bytes / seconds) : 0);
+  fprintf (stderr, "\r%" G_GUINT64_FORMAT " files, %s, %s/s\033[K", demo->n_files, size, rate);
   demo->progress_visible = TRUE;
-  g_mutex_unlock (&demo->output_lock);
-
-  return G_SOURCE_CONTINUE;
-}
-
-/* Ctrl-C: the workers see their group's cancellable and return, the
- * asynchronous join completes, and the main loop quits as usual. */
-static void
-interrupt (Demo *demo,
-           int   signal_number)
-{
-  demo->stop_signal = signal_number;
-  fs_multi_thread_cancel (demo->workers);
-
-  /* With both sources gone, a second signal finds its default action. */
-  g_clear_handle_id (&demo->sigint_id, g_source_remove);
-  g_clear_handle_id (&demo->sigterm_id, g_source_remove);
-}
-
-static gboolean
-on_sigint (gpointer user_data)
-{
-  interrupt (user_data, SIGINT);
-  return G_SOURCE_REMOVE;
-}
-
-static gboolean
-on_sigterm (gpointer user_data)
-{
-  interrupt (user_data, SIGTERM);
-  return G_SOURCE_REMOVE;
 }
 
 static void
-workers_joined (GObject      *object,
-                GAsyncResult *result,
-                gpointer      user_data)
+print_summary (Demo *demo)
 {
-  Demo *demo = user_data;
-
-  fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &demo->join_error);
-  g_main_loop_quit (demo->loop);
-}
-
-static void
-print_summary (Demo *demo,
-               guint n_errors)
-{
-  g_autofree char *size = g_format_size (demo->n_bytes);
+  g_autofree char *size = format_size (demo->n_bytes);
   g_autofree char *rate = NULL;
   double seconds = elapsed_seconds (demo);
 
-  rate = g_format_size (seconds > 0 ? (guint64) (demo->n_bytes / seconds) : 0);
+  rate = format_size (seconds > 0 ? (guint64) (demo->n_bytes / seconds) : 0);
   g_printerr ("%" G_GUINT64_FORMAT " files, %" G_GUINT64_FORMAT " bytes (%s) "
-              "in %.2f s (%s/s), %u error%s, %u thread%s%s\n",
+              "in %.2f s (%s/s), %u error%s, %u thread%s (SHA-256 of %s)%s\n",
               demo->n_files, demo->n_bytes, size, seconds, rate,
-              n_errors, n_errors == 1 ? "" : "s",
-              demo->n_threads, demo->n_threads == 1 ? "" : "s",
-              demo->stop_signal != 0 ? ", interrupted" : "");
+              demo->n_errors, demo->n_errors == 1 ? "" : "s",
+              demo->n_threads, demo->n_threads == 1 ? "" : "s", hasher_name (),
+              stop_signal != 0 ? ", interrupted" : "");
 }
 
 static int
@@ -722,13 +865,10 @@ main (int    argc,
 {
   g_autoptr(GOptionContext) context = NULL;
   g_autoptr(GError) error = NULL;
-  g_autoptr(FsMultiThread) workers = NULL;
-  g_autoptr(GPtrArray) errors = NULL;
-  g_autoptr(GMainLoop) loop = NULL;
+  FsBackgroundGenerator *walker, *sums;
   gint threads = -1;
   gint prefetch = -1;
   const char *root;
-  guint progress_id = 0;
   int status = EXIT_OK;
   Demo demo = { 0, };
   const GOptionEntry entries[] = {
@@ -745,11 +885,13 @@ main (int    argc,
   g_option_context_set_summary (context,
     "Walks DIR (default " DEFAULT_DIR ") on a background thread that reads the\n"
     "files ahead, and hashes them on a group of worker threads. The output is\n"
-    "sha256sum’s: check it with “sha256sum -c”. Lines come in no particular order.\n"
-    "Links to files are followed; links to directories and special files are not.");
+    "sha256sum’s, in the order of the walk: the same as\n"
+    "“find DIR -xtype f -print0 | xargs -0 sha256sum”. Check it with “sha256sum -c”.\n"
+    "Links to files are followed; links to directories, to special files or to\n"
+    "nothing are skipped, as find’s -xtype f does.");
   g_option_context_set_description (context,
-    "Exit status: 0 when every file was hashed, 1 when some could not be,\n"
-    "2 on bad usage, 128 + N when stopped by signal N (130 for Ctrl-C).");
+    "Exit status: 0 when every file was hashed, 1 when some could not be (or DIR\n"
+    "itself), 2 on bad usage, 128 + N when stopped by signal N (130 for Ctrl-C).");
   g_option_context_add_main_entries (context, entries, NULL);
 
   if (!g_option_context_parse (context, &argc, &argv, &error))
@@ -768,88 +910,87 @@ main (int    argc,
 
   root = argc == 2 ? argv[1] : DEFAULT_DIR;
 
-  g_mutex_init (&demo.output_lock);
   demo.n_threads = threads;
-  demo.errors = fs_error_state_new ();
   demo.show_progress = isatty (STDERR_FILENO);
   demo.stdout_is_tty = isatty (STDOUT_FILENO);
-  demo.loop = loop = g_main_loop_new (NULL, FALSE);
   demo.start_time = g_get_monotonic_time ();
 
-  /* The walk starts at once, reading ahead while the workers start. */
-  demo.generator = fs_background_generator_new (prefetch, "walker", walk,
-                                                g_strdup (root), g_free,
-                                                entry_free);
-
-  /* Handled from the first sum on: the signals are seen by the main loop,
-   * which runs once the workers are started. */
-  demo.sigint_id = g_unix_signal_add (SIGINT, on_sigint, &demo);
-  demo.sigterm_id = g_unix_signal_add (SIGTERM, on_sigterm, &demo);
-
-  demo.workers = workers = fs_multi_thread_new ("worker", threads, worker_main, &demo, NULL);
-  if (!fs_multi_thread_start (workers, &error))
+  if (!catch_signals (&error))
     {
       g_printerr ("%s: %s\n", g_get_prgname (), error->message);
-      g_clear_handle_id (&demo.sigint_id, g_source_remove);
-      g_clear_handle_id (&demo.sigterm_id, g_source_remove);
-      fs_background_generator_close (demo.generator);
-      g_clear_object (&demo.generator);
-      g_clear_object (&demo.errors);
-      g_mutex_clear (&demo.output_lock);
       return EXIT_ENTRY_FAILED;
     }
 
-  if (demo.show_progress)
-    progress_id = g_timeout_add (250, draw_progress, &demo);
+  /* The walk starts at once, reading ahead; the map hashes on the
+   * workers and hands the sums back in the order of the walk. */
+  walker = fs_background_generator_new (prefetch, "walker", walk,
+                                        g_strdup (root), g_free, entry_free);
+  sums = fs_background_generator_map (walker, threads, RESULTS_PER_THREAD * threads,
+                                      FS_MAP_NONE, hash_entry, NULL, NULL, sum_free);
+  g_object_unref (walker);
 
-  fs_multi_thread_join_async (workers, NULL, workers_joined, &demo);
-  g_main_loop_run (loop);
+  while (stop_signal == 0)
+    {
+      FsWaitStatus wait;
+      gpointer item;
+      Sum *sum;
 
-  if (demo.stop_signal != 0)
-    status = 128 + demo.stop_signal;
+      wait = fs_background_generator_next (sums, &item, demo.show_progress ? 250000 : -1,
+                                           NULL, &error);
+      if (wait == FS_WAIT_TIMED_OUT)
+        {
+          draw_progress (&demo);
+          continue;
+        }
+      if (wait == FS_WAIT_FAILED)
+        {
+          /* The map itself failed (a thread could not be made). */
+          erase_progress (&demo);
+          g_printerr ("%s: %s\n", g_get_prgname (), error->message);
+          status = EXIT_ENTRY_FAILED;
+          break;
+        }
+      if (wait != FS_WAIT_OK)
+        break;   /* the end, or interrupted: stop_signal says */
 
-  g_clear_handle_id (&progress_id, g_source_remove);
-  g_clear_handle_id (&demo.sigint_id, g_source_remove);
-  g_clear_handle_id (&demo.sigterm_id, g_source_remove);
+      sum = item;
+      if (sum->line != NULL)
+        {
+          /* On a terminal, the progress line makes room for the sum. */
+          if (demo.stdout_is_tty)
+            erase_progress (&demo);
+          fputs (sum->line, stdout);
+          demo.n_files++;
+        }
+      else if (sum->error != NULL)
+        {
+          erase_progress (&demo);
+          g_printerr ("%s: %s\n", g_get_prgname (), sum->error);
+          demo.n_errors++;
+        }
+      demo.n_bytes += sum->n_bytes;
+      sum_free (sum);
+    }
 
-  /* Every worker has returned; closing wakes and joins the walker, which
-   * may still be waiting to hand over an entry after Ctrl-C, and frees the
-   * entries nobody took. */
-  fs_background_generator_close (demo.generator);
-  g_clear_object (&demo.generator);
+  /* Stops the workers (after Ctrl-C), frees the sums and entries nobody
+   * took, and waits for the walker. */
+  fs_background_generator_close (sums, -1, NULL);
+  g_object_unref (sums);
+  fs_wait_set_interrupt_fd (-1);
 
-  g_mutex_lock (&demo.output_lock);
-  erase_progress_locked (&demo);
-  g_mutex_unlock (&demo.output_lock);
-
+  erase_progress (&demo);
   if (fflush (stdout) != 0 || ferror (stdout))
     {
       g_printerr ("%s: write error: %s\n", g_get_prgname (), g_strerror (errno));
       status = MAX (status, EXIT_ENTRY_FAILED);
     }
 
-  errors = fs_error_state_dup_errors (demo.errors);
-  for (guint i = 0; i < errors->len; i++)
-    {
-      const GError *e = g_ptr_array_index (errors, i);
+  print_summary (&demo);
 
-      g_printerr ("%s: %s\n", g_get_prgname (), e->message);
-    }
-
-  if (demo.join_error != NULL)
-    {
-      g_printerr ("%s: %s\n", g_get_prgname (), demo.join_error->message);
-      g_clear_error (&demo.join_error);
-      status = MAX (status, EXIT_ENTRY_FAILED);
-    }
-
-  print_summary (&demo, errors->len);
-
-  if (errors->len > 0)
+  if (demo.n_errors > 0)
     status = MAX (status, EXIT_ENTRY_FAILED);
-
-  g_clear_object (&demo.errors);
-  g_mutex_clear (&demo.output_lock);
+  if (stop_signal != 0)
+    status = 128 + stop_signal;
 
   return status;
 }

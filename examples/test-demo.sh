@@ -87,9 +87,17 @@ ln -s sub "$tree/link-to-dir"
 
 n_files=${#files[@]}
 
+# Dangling links, as Debian's packages ship under /usr/share/doc: skipped,
+# as find's -xtype f skips them, and no error.
+ln -s does-not-exist "$tree/sub/dangling"
+ln -s ../../nowhere/at/all "$tree/many/dangling-too"
+
 # The reference, in the format the demo must match byte for byte.
 sha256sum -- "${files[@]}" | LC_ALL=C sort >"$tmp/reference.sum" ||
   fail "sha256sum cannot make the reference"
+# And in the order of the walk: find's.
+(find "$tree" -xtype f -print0 | xargs -0 sha256sum --) >"$tmp/find.sum" ||
+  fail "find | xargs sha256sum cannot make the reference"
 
 # --- Usage ---
 run help --help
@@ -128,6 +136,13 @@ cmp -s "$tmp/reference.sum" "$tmp/default.sorted" ||
   fail "the output differs from sha256sum's: $(diff "$tmp/reference.sum" "$tmp/default.sorted" | head -20)"
 ok "the output is sha256sum's, escaped names included"
 
+cmp -s "$tmp/find.sum" "$tmp/default.out" ||
+  fail "the output is not find | xargs sha256sum's, in order: $(diff "$tmp/find.sum" "$tmp/default.out" | head -20)"
+ok "the output is find -xtype f | xargs sha256sum's byte for byte, in the order of the walk"
+
+grep -q "dangling" "$tmp/default.out" "$tmp/default.err" && fail "a dangling link was hashed or reported"
+ok "dangling links are skipped without an error"
+
 grep -q "fifo\|link-to-device\|link-to-dir" "$tmp/default.out" &&
   fail "a special file or a link to a directory was hashed"
 ok "fifos, devices and links to directories are skipped"
@@ -142,10 +157,9 @@ for args in "--threads 1" "--threads 4" "--threads 4 --prefetch 1" "--threads 3 
   # shellcheck disable=SC2086
   run threads $args "$tree"
   [ "$rc" -eq 0 ] || fail "$args exits $rc"
-  LC_ALL=C sort "$tmp/threads.out" >"$tmp/threads.sorted"
-  cmp -s "$tmp/default.sorted" "$tmp/threads.sorted" ||
-    fail "$args gives other sums than the default"
-  ok "$args gives the same sorted output"
+  cmp -s "$tmp/default.out" "$tmp/threads.out" ||
+    fail "$args gives another output than the default"
+  ok "$args gives the same output, byte for byte"
 done
 
 # --- A trailing slash, an empty directory, a file as DIR ---
@@ -166,28 +180,78 @@ sha256sum "$tree/small" | cmp -s - "$tmp/single.out" || fail "a file as DIR is n
 ok "a file as DIR is hashed"
 
 # --- Entries that cannot be read ---
-# Root reads every file whatever its mode, so a dangling link is the entry
-# that cannot be read.
-ln -s does-not-exist "$tree/sub/dangling"
+# Root reads every file whatever its mode: a link to /proc/self/mem is a
+# regular file that no one can read from its start (EIO), as sha256sum
+# finds too.
+ln -s /proc/self/mem "$tree/sub/unreadable"
 
 for args in "--threads 1" "--threads 4"; do
   # shellcheck disable=SC2086
   run broken $args "$tree"
-  [ "$rc" -eq 1 ] || fail "$args: a dangling link exits $rc, not 1"
-  grep -qF "$tree/sub/dangling" "$tmp/broken.err" || fail "$args: the dangling link is not named on stderr"
-  grep -F "$tree/sub/dangling" "$tmp/broken.err" | grep -q "worker" ||
-    fail "$args: the error does not name the worker"
+  [ "$rc" -eq 1 ] || fail "$args: an unreadable file exits $rc, not 1"
+  grep -qF "$tree/sub/unreadable: Input/output error" "$tmp/broken.err" ||
+    fail "$args: the unreadable file is not named on stderr"
   grep -q "1 error" "$tmp/broken.err" || fail "$args: the summary does not count the error"
-  grep -qF "dangling" "$tmp/broken.out" && fail "$args: the dangling link has a sum"
-  LC_ALL=C sort "$tmp/broken.out" | cmp -s "$tmp/default.sorted" - ||
-    fail "$args: the other files were not all hashed"
-  ok "$args: a dangling link exits 1, is named on stderr, the walk goes on"
+  grep -qF "unreadable" "$tmp/broken.out" && fail "$args: the unreadable file has a sum"
+  cmp -s "$tmp/default.out" "$tmp/broken.out" ||
+    fail "$args: the other files were not all hashed, in order"
+  ok "$args: an unreadable file exits 1, is named on stderr, the walk goes on"
 done
+rm "$tree/sub/unreadable"
+
+if [ "$(id -u)" -ne 0 ]; then
+  printf 'secret' >"$tree/sub/no-read"
+  chmod 000 "$tree/sub/no-read"
+  run denied "$tree"
+  [ "$rc" -eq 1 ] || fail "a file without read permission exits $rc, not 1"
+  grep -qF "$tree/sub/no-read: Permission denied" "$tmp/denied.err" || fail "the denied file is not named"
+  ok "a file without read permission exits 1 and is named"
+  rm -f "$tree/sub/no-read"
+fi
 
 run missing "$tmp/no-such-dir"
 [ "$rc" -eq 1 ] || fail "a missing DIR exits $rc, not 1"
 grep -qF "$tmp/no-such-dir" "$tmp/missing.err" || fail "a missing DIR is not named on stderr"
 ok "a missing DIR exits 1"
+
+# Given explicitly, a dangling link is an error: DIR itself must be readable.
+run explicit "$tree/sub/dangling"
+[ "$rc" -eq 1 ] || fail "a dangling link as DIR exits $rc, not 1"
+grep -qF "$tree/sub/dangling" "$tmp/explicit.err" || fail "a dangling link as DIR is not named"
+ok "a dangling link given as DIR exits 1 with its name"
+
+# --- The default input, as a new user runs it first ---
+if [ -d /usr/share/doc ]; then
+  run doc /usr/share/doc
+  [ "$rc" -eq 0 ] || fail "/usr/share/doc exits $rc: $(grep -v '^fsthread-demo: ' "$tmp/doc.err" | head -3; head -3 "$tmp/doc.err")"
+  ok "/usr/share/doc (with the dangling links Debian ships) exits 0"
+fi
+if [ -d /usr/share ]; then
+  last_run=usr-share
+  # A cold page cache makes this the slowest run: a longer guard.
+  timeout --kill-after=10 600 "$demo" >/dev/null 2>"$tmp/usr-share.err"
+  rc=$?
+  [ "$rc" -eq 0 ] || fail "the demo without arguments exits $rc on this system: $(head -3 "$tmp/usr-share.err")"
+  ok "the demo without arguments (/usr/share) exits 0"
+fi
+
+# --- Sizes under any locale ---
+# g_format_size() puts a no-break space before the unit: under a locale
+# that is not UTF-8 it must be a plain space, not a "?".
+last_run=c-locale
+env -u LANG -u LANGUAGE LC_ALL=C "${guard[@]}" "$demo" "$tree" >/dev/null 2>"$tmp/c-locale.err"
+[ $? -eq 0 ] || fail "the demo under LC_ALL=C fails"
+grep -qE '[0-9] (kB|MB|GB)\)' "$tmp/c-locale.err" || fail "no plain space before the unit under LC_ALL=C"
+grep -q '?' "$tmp/c-locale.err" && fail "the summary under LC_ALL=C has a question mark"
+ok "under LC_ALL=C the sizes have a plain space"
+
+if locale -a 2>/dev/null | grep -qix 'c.utf-\?8'; then
+  last_run=utf8-locale
+  LC_ALL=C.UTF-8 "${guard[@]}" "$demo" "$tree" >/dev/null 2>"$tmp/utf8-locale.err"
+  LC_ALL=C grep -qP '[0-9]\xc2\xa0(kB|MB|GB)\)' "$tmp/utf8-locale.err" ||
+    fail "no no-break space before the unit under C.UTF-8"
+  ok "under C.UTF-8 the sizes keep their no-break space"
+fi
 
 # --- Ctrl-C ---
 # The sums of this tree do not fit in a pipe: until the test reads them the

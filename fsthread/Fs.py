@@ -1100,11 +1100,21 @@ class BackgroundGenerator(Fs.BackgroundGenerator):
         return self
 
     def next_finish(self, result):
+        """Completes next_async(): the item, or None when there is none
+        (next_finish_full() tells a None item from the end); the
+        generator's exception is raised as itself."""
+        try:
+            return Fs.BackgroundGenerator.next_finish(self, result)
+        except GLib.Error as error:
+            failure = error
+        _raise_kept(failure, self.__dict__.get("_fs_holder"))
+
+    def next_finish_full(self, result):
         """Completes next_async(): (item, FsWaitStatus), the item None when
         the status is not OK; the generator's exception is raised as
         itself."""
         try:
-            return Fs.BackgroundGenerator.next_finish(self, result)
+            return Fs.BackgroundGenerator.next_finish_full(self, result)
         except GLib.Error as error:
             failure = error
         _raise_kept(failure, self.__dict__.get("_fs_holder"))

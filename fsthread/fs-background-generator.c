@@ -6,10 +6,13 @@
 #include "config.h"
 
 #include "fs-background-generator.h"
+#include "fs-background-generator-private.h"
+#include "fs-binding-private.h"
 #include "fs-error.h"
 #include "fs-generator-private.h"
 #include "fs-queue-private.h"
 #include "fs-thread-private.h"
+#include "fs-wait-private.h"
 
 /**
  * FsBackgroundGenerator:
@@ -20,23 +23,28 @@
  *
  * The generator, a [callback@Fs.GeneratorFunc], starts at once on its own
  * [class@Fs.Thread]. It yields items with [method@Fs.Generator.yield]; the
- * consumer takes them with [method@Fs.BackgroundGenerator.next] (blocking),
- * [method@Fs.BackgroundGenerator.next_async] (from a main loop), or, in
- * bindings, the `_value` variants:
+ * consumer takes them with [method@Fs.BackgroundGenerator.next] (blocking,
+ * with a timeout and a cancellable), [method@Fs.BackgroundGenerator.next_async]
+ * (from a main loop), or, in bindings, [method@Fs.BackgroundGenerator.next_value].
+ * Each returns an [enum@Fs.WaitStatus]: what happened to the wait, never
+ * mixed up with the generator's failure, which is the only thing that comes
+ * as a #GError:
  *
  * ```c
  * g_autoptr(GError) error = NULL;
+ * FsWaitStatus status;
  * gpointer item;
  *
- * while (fs_background_generator_next (bg, &item, NULL, &error))
+ * while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
  *   consume (item);
- * if (error != NULL)
+ * if (status == FS_WAIT_FAILED)
  *   g_printerr ("%s\n", error->message);
  * ```
  *
  * The end of the stream and the generator's error travel beside the items,
  * never as one of them: any pointer, %NULL too, is an item. An error reaches
- * the consumer after every item yielded before it, with its domain and code.
+ * the consumer after every item yielded before it, with its domain, code
+ * and message.
  *
  * At most [property@Fs.BackgroundGenerator:prefetch] items exist ahead of
  * the consumer: queued, or being made by the generator. (The original let
@@ -48,16 +56,25 @@
  *
  * ```
  *                generator returns
- *   RUNNING ─────────────────────────▶ ENDED ──(items drained)──▶ next() = end
+ *   RUNNING ─────────────────────────▶ ENDED ──(items drained)──▶ FS_WAIT_END / FS_WAIT_FAILED
  *      │                                 │
- *      └──── close() / last unref ───────┴──▶ CLOSED ──▶ next() = FS_ERROR_CLOSED
+ *      └──── close() / last unref ───────┴──▶ CLOSED ──▶ FS_WAIT_CLOSED
  * ```
  *
- * [method@Fs.BackgroundGenerator.close], which dropping the last reference
- * also does, wakes the producer (its yield fails with %FS_ERROR_CLOSED),
- * frees the queued items, cancels the producer's cancellable, and joins the
- * producer thread; called on the producer thread itself it leaves the
- * thread to return on its own.
+ * [method@Fs.BackgroundGenerator.close] wakes the producer (its yield fails
+ * with %FS_ERROR_CLOSED), frees the queued items, cancels the producer's
+ * cancellable, and waits, as long as its timeout allows, for the generator
+ * function to return. Dropping the last reference closes the stream too,
+ * but never waits: the producer thread finishes and frees what it holds on
+ * its own, so @user_data_free may then run on the producer thread.
+ *
+ * A consumer must hold a reference to the generator while it calls it, as
+ * for any GObject; a consumer asleep in a blocking call is safe even when
+ * another thread drops the last reference meanwhile: the call returns
+ * %FS_WAIT_CLOSED.
+ *
+ * A generator made with g_object_new() and no constructor is an empty,
+ * ended stream.
  *
  * Since: 0.1
  */
@@ -149,8 +166,9 @@ fs_background_generator_dispose (GObject *object)
 {
   FsBackgroundGenerator *self = (FsBackgroundGenerator *)object;
 
+  /* Never waits: the producer finishes and frees on its own. */
   if (self->queue != NULL)
-    fs_background_generator_close (self);
+    fs_background_generator_close (self, 0, NULL);
 
   G_OBJECT_CLASS (fs_background_generator_parent_class)->dispose (object);
 }
@@ -248,6 +266,7 @@ fs_background_generator_class_init (FsBackgroundGeneratorClass *klass)
 static void
 fs_background_generator_init (FsBackgroundGenerator *self)
 {
+  self->prefetch = 1;
 }
 
 static FsBackgroundGenerator *
@@ -262,6 +281,9 @@ create (guint            prefetch,
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *self;
   Producer *producer;
+
+  /* A JavaScript generator never reaches the producer thread. */
+  _fs_binding_refuse_javascript ((GCallback *) &func, &user_data, &user_data_free);
 
   self = g_object_new (FS_TYPE_BACKGROUND_GENERATOR, NULL);
   self->prefetch = prefetch;
@@ -303,7 +325,8 @@ create (guint            prefetch,
  *
  * Starts @func on a new thread and returns the consumer's end of its
  * stream. Nothing blocks: if the thread cannot be created, the first
- * [method@Fs.BackgroundGenerator.next] fails with %FS_ERROR_THREAD_CREATE.
+ * [method@Fs.BackgroundGenerator.next] returns %FS_WAIT_FAILED with
+ * %FS_ERROR_THREAD_CREATE.
  *
  * At most @prefetch items exist ahead of the consumer: when
  * [method@Fs.Generator.yield] returns, fewer than @prefetch are queued, so
@@ -365,7 +388,8 @@ fs_background_generator_new_for_values (guint            prefetch,
  *
  * The name of the producer thread.
  *
- * Returns: (transfer none): the name
+ * Returns: (transfer none) (nullable): the name, %NULL for a generator
+ *   made with g_object_new()
  *
  * Since: 0.1
  */
@@ -374,7 +398,7 @@ fs_background_generator_get_name (FsBackgroundGenerator *self)
 {
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), NULL);
 
-  return fs_thread_get_name (self->thread);
+  return self->thread != NULL ? fs_thread_get_name (self->thread) : NULL;
 }
 
 /**
@@ -401,7 +425,8 @@ fs_background_generator_get_prefetch (FsBackgroundGenerator *self)
  *
  * The producer thread.
  *
- * Returns: (transfer none): the producer's [class@Fs.Thread]
+ * Returns: (transfer none) (nullable): the producer's [class@Fs.Thread],
+ *   %NULL for a generator made with g_object_new()
  *
  * Since: 0.1
  */
@@ -413,237 +438,155 @@ fs_background_generator_get_thread (FsBackgroundGenerator *self)
   return self->thread;
 }
 
+/* The queue; a generator made with g_object_new() and no constructor gets
+ * an empty, ended one when first asked. */
+static FsQueue *
+get_queue (FsBackgroundGenerator *self)
+{
+  FsQueue *queue = g_atomic_pointer_get (&self->queue);
+
+  if G_UNLIKELY (queue == NULL)
+    {
+      queue = _fs_queue_new (1, NULL);
+      _fs_queue_end (queue, NULL);
+      if (!g_atomic_pointer_compare_and_exchange (&self->queue, NULL, queue))
+        {
+          _fs_queue_unref (queue);
+          queue = g_atomic_pointer_get (&self->queue);
+        }
+    }
+  return queue;
+}
+
 /**
  * fs_background_generator_next: (skip)
  * @self: a [class@Fs.BackgroundGenerator]
  * @item: (out) (transfer full) (optional): the next item
+ * @timeout_usec: the longest wait in microseconds, 0 to take only what is
+ *   ready, or -1 for no limit
  * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
+ * @error: return location for the generator's error
  *
  * Takes the next item, waiting for the generator if none is queued.
  *
- * Returns %FALSE at the end of the stream: with @error unset when the
- * generator returned normally, or set to its error (domain and code kept)
- * when it failed. Every later call returns the same. After
- * [method@Fs.BackgroundGenerator.close] it fails with %FS_ERROR_CLOSED, and
- * when @cancellable is triggered with %G_IO_ERROR_CANCELLED.
+ * Returns %FS_WAIT_OK with @item set to the next item, which is now yours
+ * (in a stream of values, a `GValue *` to unset and free). At the end of the
+ * stream it returns %FS_WAIT_END when the generator returned normally, and
+ * %FS_WAIT_FAILED with @error set to its error when it failed; every later
+ * call returns the same. After [method@Fs.BackgroundGenerator.close] it
+ * returns %FS_WAIT_CLOSED; when @cancellable is cancelled (before the call
+ * too: then nothing is taken) %FS_WAIT_CANCELLED; after @timeout_usec
+ * %FS_WAIT_TIMED_OUT; and %FS_WAIT_INTERRUPTED when the thread's interrupt
+ * descriptor ([func@Fs.wait_set_interrupt_fd]) is readable while it waits.
+ * Only %FS_WAIT_OK takes an item.
  *
- * Returns: %TRUE with @item set to the next item, which is now yours
+ * Returns: the outcome of the wait
  *
- * Since: 0.1
+ * Since: 0.2
  */
-gboolean
+FsWaitStatus
 fs_background_generator_next (FsBackgroundGenerator  *self,
                               gpointer               *item,
+                              gint64                  timeout_usec,
                               GCancellable           *cancellable,
                               GError                **error)
 {
-  return fs_background_generator_next_timeout (self, item, -1, cancellable, error);
-}
-
-/**
- * fs_background_generator_next_timeout: (skip)
- * @self: a [class@Fs.BackgroundGenerator]
- * @item: (out) (transfer full) (optional): the next item
- * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
- *
- * As [method@Fs.BackgroundGenerator.next], but the wait ends with
- * %FS_ERROR_TIMED_OUT after @timeout_usec microseconds. The stream goes on:
- * call again for the item.
- *
- * Returns: %TRUE with @item set to the next item
- *
- * Since: 0.1
- */
-gboolean
-fs_background_generator_next_timeout (FsBackgroundGenerator  *self,
-                                      gpointer               *item,
-                                      gint64                  timeout_usec,
-                                      GCancellable           *cancellable,
-                                      GError                **error)
-{
   gpointer local_item = NULL;
+  FsQueue *queue;
+  FsWaitStatus status;
 
-  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FS_WAIT_CLOSED);
+  g_return_val_if_fail (timeout_usec >= -1, FS_WAIT_CLOSED);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FS_WAIT_CLOSED);
+  g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_CLOSED);
 
-  if (!_fs_queue_pop_until (self->queue, &local_item,
-                            _fs_end_time_for_timeout (timeout_usec),
-                            cancellable, error))
-    return FALSE;
-
-  if (item != NULL)
-    *item = local_item;
-  else
-    _fs_queue_free_item (self->queue, local_item);
-
-  return TRUE;
-}
-
-/* No item: bindings still read the out value, so it holds a NULL object
- * rather than nothing. */
-static gboolean
-set_end_value (GValue *value)
-{
-  if (value != NULL)
-    g_value_init (value, G_TYPE_OBJECT);
-  return FALSE;
-}
-
-static void
-move_value (GValue *dest,
-            GValue *item)
-{
-  if (dest != NULL)
+  queue = get_queue (self);
+  status = _fs_queue_pop (queue, &local_item, _fs_wait_end_time (timeout_usec),
+                          cancellable, error);
+  if (status == FS_WAIT_OK)
     {
-      *dest = *item;
-      g_free (item);
+      if (item != NULL)
+        *item = local_item;
+      else
+        _fs_queue_free_item (queue, local_item);
+    }
+
+  return status;
+}
+
+/* The item as a value: a stream of values hands over its GValue, a stream
+ * of pointers a G_TYPE_POINTER. */
+static void
+item_to_value (FsBackgroundGenerator *self,
+               gpointer               item,
+               GValue                *dest)
+{
+  if (self->values)
+    {
+      GValue *value = item;
+
+      if (dest != NULL)
+        *dest = *value;
+      else
+        g_value_unset (value);
+      g_free (value);
+    }
+  else if (dest != NULL)
+    {
+      g_value_init (dest, G_TYPE_POINTER);
+      g_value_set_pointer (dest, item);
     }
   else
     {
-      _fs_value_free (item);
+      _fs_queue_free_item (get_queue (self), item);
     }
 }
 
 /**
  * fs_background_generator_next_value:
- * @self: a [class@Fs.BackgroundGenerator] made with
- *   [ctor@Fs.BackgroundGenerator.new_for_values]
+ * @self: a [class@Fs.BackgroundGenerator]
+ * @timeout_usec: the longest wait in microseconds, 0 to take only what is
+ *   ready, or -1 for no limit
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
  *   to receive the next item
- * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
+ * @error: return location for the generator's error
  *
- * As [method@Fs.BackgroundGenerator.next], for a stream of values. When
- * it returns %FALSE, @value holds a %NULL object (unset it as usual).
+ * As [method@Fs.BackgroundGenerator.next], with the item as a value: the
+ * item itself in a stream made with
+ * [ctor@Fs.BackgroundGenerator.new_for_values], a %G_TYPE_POINTER value in
+ * a stream of pointers. This is the blocking call bindings use. When it
+ * returns anything but %FS_WAIT_OK, @value holds a %NULL object (bindings
+ * read it all the same).
  *
- * Returns: %TRUE with @value set to the next item; %FALSE at the end of
- *   the stream, with @error set when the generator failed
+ * Returns: the outcome of the wait; %FS_WAIT_OK with @value set
  *
- * Since: 0.1
+ * Since: 0.2
  */
-gboolean
+FsWaitStatus
 fs_background_generator_next_value (FsBackgroundGenerator  *self,
-                                    GValue                 *value,
+                                    gint64                  timeout_usec,
                                     GCancellable           *cancellable,
+                                    GValue                 *value,
                                     GError                **error)
 {
-  return fs_background_generator_next_value_timeout (self, value, -1, cancellable, error);
-}
-
-/**
- * fs_background_generator_next_value_timeout:
- * @self: a [class@Fs.BackgroundGenerator] made with
- *   [ctor@Fs.BackgroundGenerator.new_for_values]
- * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
- *   to receive the next item
- * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
- *
- * As [method@Fs.BackgroundGenerator.next_value], but the wait ends with
- * %FS_ERROR_TIMED_OUT after @timeout_usec microseconds. Bindings wait in
- * slices with it, so that a signal such as Ctrl+C is seen between them.
- *
- * Returns: %TRUE with @value set to the next item; %FALSE at the end of
- *   the stream, with @error set when the generator failed or the wait timed
- *   out
- *
- * Since: 0.1
- */
-gboolean
-fs_background_generator_next_value_timeout (FsBackgroundGenerator  *self,
-                                            GValue                 *value,
-                                            gint64                  timeout_usec,
-                                            GCancellable           *cancellable,
-                                            GError                **error)
-{
   gpointer item = NULL;
+  FsWaitStatus status;
 
-  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
-  g_return_val_if_fail (self->values, FALSE);
-  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FS_WAIT_CLOSED);
+  g_return_val_if_fail (timeout_usec >= -1, FS_WAIT_CLOSED);
+  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FS_WAIT_CLOSED);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FS_WAIT_CLOSED);
+  g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_CLOSED);
 
-  if (!_fs_queue_pop_until (self->queue, &item,
-                            _fs_end_time_for_timeout (timeout_usec),
-                            cancellable, error))
-    return set_end_value (value);
+  status = _fs_queue_pop (get_queue (self), &item, _fs_wait_end_time (timeout_usec),
+                          cancellable, error);
+  if (status == FS_WAIT_OK)
+    item_to_value (self, item, value);
+  else if (value != NULL)
+    g_value_init (value, G_TYPE_OBJECT);
 
-  move_value (value, item);
-  return TRUE;
-}
-
-/* Whether @error is the generator's own failure (recorded by the producer
- * thread before the end was queued) rather than one of the wait's. */
-static gboolean
-is_generator_error (FsBackgroundGenerator *self,
-                    const GError          *error)
-{
-  g_autoptr(GError) own = NULL;
-
-  if (fs_thread_check_and_raise_error (self->thread, &own))
-    return FALSE;
-
-  return own->domain == error->domain &&
-         own->code == error->code &&
-         g_strcmp0 (own->message, error->message) == 0;
-}
-
-/**
- * fs_background_generator_try_next_value:
- * @self: a #FsBackgroundGenerator made with
- *   [ctor@Fs.BackgroundGenerator.new_for_values]
- * @value: (out caller-allocates) (optional): an unset #GValue to receive the next item
- * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @timed_out: (out) (optional): set to whether the wait timed out
- * @error: return location for an error
- *
- * As [method@Fs.BackgroundGenerator.next_value_timeout], but a timeout is
- * not an error: it returns %FALSE with @timed_out set. Bindings wait in
- * slices with it, so that a signal (Ctrl+C) is seen between two: a signal
- * handler that runs while a binding builds an exception for a timeout
- * error could turn it into another exception.
- *
- * Returns: %TRUE with @value set to the next item; %FALSE when the wait
- *   timed out (@timed_out set), at the end of the stream, or with @error
- *   set when the generator failed or the stream was closed
- *
- * Since: 0.1
- */
-gboolean
-fs_background_generator_try_next_value (FsBackgroundGenerator  *self,
-                                        GValue                 *value,
-                                        gint64                  timeout_usec,
-                                        gboolean               *timed_out,
-                                        GError                **error)
-{
-  g_autoptr(GError) local_error = NULL;
-
-  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (timed_out != NULL)
-    *timed_out = FALSE;
-
-  if (fs_background_generator_next_value_timeout (self, value, timeout_usec, NULL, &local_error))
-    return TRUE;
-
-  if (g_error_matches (local_error, FS_ERROR, FS_ERROR_TIMED_OUT) &&
-      !is_generator_error (self, local_error))
-    {
-      if (timed_out != NULL)
-        *timed_out = TRUE;
-      return FALSE;
-    }
-
-  if (local_error != NULL)
-    g_propagate_error (error, g_steal_pointer (&local_error));
-  return FALSE;
+  return status;
 }
 
 /**
@@ -656,8 +599,7 @@ fs_background_generator_try_next_value (FsBackgroundGenerator  *self,
  *
  * Takes the next item without blocking: the producer hands it to the
  * caller's main context. No thread waits on the caller's behalf. Finish
- * with [method@Fs.BackgroundGenerator.next_finish] (or, for a stream of
- * values, [method@Fs.BackgroundGenerator.next_value_finish]).
+ * with [method@Fs.BackgroundGenerator.next_finish].
  *
  * Since: 0.1
  */
@@ -670,110 +612,137 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
   g_return_if_fail (FS_IS_BACKGROUND_GENERATOR (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  _fs_queue_pop_async (self->queue, self, fs_background_generator_next_async,
+  _fs_queue_pop_async (get_queue (self), self, fs_background_generator_next_async,
                        cancellable, callback, user_data);
 }
 
 /**
- * fs_background_generator_next_finish: (skip)
+ * fs_background_generator_next_finish:
  * @self: a [class@Fs.BackgroundGenerator]
  * @result: the [iface@Gio.AsyncResult] given to the callback
- * @item: (out) (transfer full) (optional): the next item
- * @error: return location for an error
+ * @error: return location for the generator's error
  *
- * Completes [method@Fs.BackgroundGenerator.next_async], with the result
- * [method@Fs.BackgroundGenerator.next] would have given.
+ * Completes [method@Fs.BackgroundGenerator.next_async].
  *
- * Returns: %TRUE with @item set to the next item; %FALSE at the end of the
- *   stream, with @error set when the generator failed
+ * It returns the item as a value (as
+ * [method@Fs.BackgroundGenerator.next_value] gives it: the item of a stream
+ * of values, a %G_TYPE_POINTER value in a stream of pointers), or %NULL when
+ * the wait took none: at the end of the stream, after a close, or when the
+ * cancellable was cancelled ([method@Fs.BackgroundGenerator.next_finish_full]
+ * says which, and tells a %NULL item from no item). The generator's failure is the only error: %NULL with @error
+ * set.
  *
- * Since: 0.1
+ * So in JavaScript `await bg.next_async(null)` (with `Gio._promisify`)
+ * resolves to the item itself, or to `null` once there is none; in Python
+ * `next_finish()` returns the item or `None`; in Vala
+ * `var item = yield bg.next_async (null);` gives a `GLib.Value?`.
+ *
+ * Returns: (transfer full) (nullable): the item, or %NULL when there is none
+ *
+ * Since: 0.2
  */
-gboolean
+GValue *
 fs_background_generator_next_finish (FsBackgroundGenerator  *self,
                                      GAsyncResult           *result,
-                                     gpointer               *item,
                                      GError                **error)
 {
-  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_background_generator_next_async, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  return _fs_queue_pop_finish (result, item, error);
+  return fs_background_generator_next_finish_full (self, result, NULL, error);
 }
 
 /**
- * fs_background_generator_next_value_finish:
- * @self: a [class@Fs.BackgroundGenerator] made with
- *   [ctor@Fs.BackgroundGenerator.new_for_values]
+ * fs_background_generator_next_finish_full:
+ * @self: a [class@Fs.BackgroundGenerator]
  * @result: the [iface@Gio.AsyncResult] given to the callback
- * @value: (out caller-allocates) (optional): an unset [struct@GObject.Value]
- *   to receive the next item
- * @error: return location for an error
+ * @status: (out) (optional): the outcome of the wait, as
+ *   [method@Fs.BackgroundGenerator.next] returns it
+ * @error: return location for the generator's error
  *
- * Completes [method@Fs.BackgroundGenerator.next_async] for a stream of
- * values.
+ * As [method@Fs.BackgroundGenerator.next_finish], and says why there is no
+ * item: %FS_WAIT_END, %FS_WAIT_CLOSED, %FS_WAIT_CANCELLED, or
+ * %FS_WAIT_FAILED with @error set; %FS_WAIT_OK with the item. Use it where
+ * an item can itself read as `null` (Python's `None`), to tell it from the
+ * end.
  *
- * Returns: %TRUE with @value set to the next item; %FALSE at the end of
- *   the stream, with @error set when the generator failed
+ * Returns: (transfer full) (nullable): the item, or %NULL when there is none
  *
- * Since: 0.1
+ * Since: 0.2
  */
-gboolean
-fs_background_generator_next_value_finish (FsBackgroundGenerator  *self,
-                                           GAsyncResult           *result,
-                                           GValue                 *value,
-                                           GError                **error)
+GValue *
+fs_background_generator_next_finish_full (FsBackgroundGenerator  *self,
+                                          GAsyncResult           *result,
+                                          FsWaitStatus           *status,
+                                          GError                **error)
 {
   gpointer item = NULL;
+  FsWaitStatus local_status;
+  GValue *value;
 
-  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FALSE);
-  g_return_val_if_fail (self->values, FALSE);
-  g_return_val_if_fail (value == NULL || !G_IS_VALUE (value), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_background_generator_next_async, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), NULL);
+  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_background_generator_next_async, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!_fs_queue_pop_finish (result, &item, error))
-    return set_end_value (value);
+  local_status = _fs_queue_pop_finish (result, &item, error);
+  if (status != NULL)
+    *status = local_status;
+  if (local_status != FS_WAIT_OK)
+    return NULL;
 
-  move_value (value, item);
-  return TRUE;
+  value = g_new0 (GValue, 1);
+  item_to_value (self, item, value);
+  return value;
 }
 
 /**
  * fs_background_generator_close:
  * @self: a [class@Fs.BackgroundGenerator]
+ * @timeout_usec: the longest wait for the producer in microseconds, 0 not
+ *   to wait, or -1 for no limit
+ * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
  *
  * Stops the stream: wakes the producer (its yield fails with
  * %FS_ERROR_CLOSED), frees every queued item, cancels the producer's
- * cancellable, fails waiting consumers with %FS_ERROR_CLOSED, and joins the
- * producer thread. Called on the producer thread itself, it does not join:
- * the thread returns on its own.
+ * cancellable, and ends every waiting and later consumer's call with
+ * %FS_WAIT_CLOSED. Then it waits, as long as @timeout_usec allows, for the
+ * generator function to return, which a well-behaved one does at its next
+ * yield.
  *
- * The join waits for the generator function to return, which a well-behaved
- * one does at its next yield. Closing again does nothing more.
+ * Whatever it returns, the stream is closed: a wait that ends early only
+ * leaves the producer to finish on its own, and free what it holds there.
+ * Closing again closes nothing more, and waits again.
  *
- * Since: 0.1
+ * Returns: %FS_WAIT_OK once the producer has finished; %FS_WAIT_TIMED_OUT,
+ *   %FS_WAIT_CANCELLED or %FS_WAIT_INTERRUPTED when the wait ended first;
+ *   %FS_WAIT_WOULD_DEADLOCK when called on the producer thread itself,
+ *   which cannot wait for itself
+ *
+ * Since: 0.2
  */
-void
-fs_background_generator_close (FsBackgroundGenerator *self)
+FsWaitStatus
+fs_background_generator_close (FsBackgroundGenerator *self,
+                               gint64                 timeout_usec,
+                               GCancellable          *cancellable)
 {
-  g_return_if_fail (FS_IS_BACKGROUND_GENERATOR (self));
+  g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), FS_WAIT_CLOSED);
+  g_return_val_if_fail (timeout_usec >= -1, FS_WAIT_CLOSED);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FS_WAIT_CLOSED);
 
-  if (_fs_queue_close (self->queue))
+  if (_fs_queue_close (get_queue (self)) && self->thread != NULL)
     fs_thread_cancel (self->thread);
 
-  if (!_fs_thread_is_current (self->thread))
-    _fs_thread_wait_until (self->thread, -1, NULL, NULL);
+  if (self->thread == NULL)
+    return FS_WAIT_OK;
+
+  return _fs_thread_wait_finished (self->thread, _fs_wait_end_time (timeout_usec),
+                                   cancellable);
 }
 
 /**
  * fs_background_generator_is_closed:
  * @self: a [class@Fs.BackgroundGenerator]
  *
- * Whether [method@Fs.BackgroundGenerator.close] was called.
+ * Whether [method@Fs.BackgroundGenerator.close] was called, or the last
+ * reference dropped.
  *
  * Returns: %TRUE once the stream is closed
  *
@@ -784,5 +753,18 @@ fs_background_generator_is_closed (FsBackgroundGenerator *self)
 {
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), TRUE);
 
-  return _fs_queue_is_closed (self->queue);
+  return _fs_queue_is_closed (get_queue (self));
+}
+
+/* For the map (fs-map.c): the queue it feeds or consumes from. */
+FsQueue *
+_fs_background_generator_get_queue (FsBackgroundGenerator *self)
+{
+  return get_queue (self);
+}
+
+gboolean
+_fs_background_generator_is_values (FsBackgroundGenerator *self)
+{
+  return self->values;
 }

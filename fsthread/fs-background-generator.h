@@ -66,6 +66,10 @@ void                   fs_background_generator_next_async        (FsBackgroundGe
 FS_AVAILABLE_IN_0_2
 GValue                *fs_background_generator_next_finish       (FsBackgroundGenerator  *self,
                                                                   GAsyncResult           *result,
+                                                                  GError                **error) G_GNUC_WARN_UNUSED_RESULT;
+FS_AVAILABLE_IN_0_2
+GValue                *fs_background_generator_next_finish_full  (FsBackgroundGenerator  *self,
+                                                                  GAsyncResult           *result,
                                                                   FsWaitStatus           *status,
                                                                   GError                **error) G_GNUC_WARN_UNUSED_RESULT;
 FS_AVAILABLE_IN_0_2

@@ -13,8 +13,17 @@
  * A thread-safe list of errors, in the order they were received.
  *
  * Any thread may add an error with [method@Fs.ErrorState.set]; one thread,
- * usually the main one, checks [property@Fs.ErrorState:has-error] and raises
- * the first error again with [method@Fs.ErrorState.re_raise].
+ * usually the main one, checks [method@Fs.ErrorState.get_has_error] and
+ * raises the first error again with [method@Fs.ErrorState.re_raise].
+ * (`has_error` is a method, not a property: it changes on whichever thread
+ * records an error, where no notification may be emitted.)
+ *
+ * A state made with [ctor@Fs.ErrorState.new_bounded] keeps at most
+ * [property@Fs.ErrorState:max-errors] errors, however many it is given: the
+ * first one, which [method@Fs.ErrorState.re_raise] raises, and the newest
+ * others; [method@Fs.ErrorState.get_n_errors] still counts them all. The
+ * process-wide default state is bounded so, at
+ * %FS_ERROR_STATE_DEFAULT_MAX_ERRORS.
  *
  * Every [class@Fs.Thread] records its failure into its own state, into its
  * group's state when it belongs to a [class@Fs.MultiThread], and into the
@@ -32,13 +41,15 @@ struct _FsErrorState
 {
   GObject    parent_instance;
 
+  guint      max_errors;   /* 0: no bound */
   GMutex     mutex;
-  GPtrArray *errors;
+  GPtrArray *errors;       /* the first, then the newest */
+  guint      n_errors;     /* every error set since the last clear */
 };
 
 enum {
   PROP_0,
-  PROP_HAS_ERROR,
+  PROP_MAX_ERRORS,
   N_PROPS
 };
 
@@ -67,8 +78,27 @@ fs_error_state_get_property (GObject    *object,
 
   switch (prop_id)
     {
-    case PROP_HAS_ERROR:
-      g_value_set_boolean (value, fs_error_state_get_has_error (self));
+    case PROP_MAX_ERRORS:
+      g_value_set_uint (value, self->max_errors);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+fs_error_state_set_property (GObject      *object,
+                             guint         prop_id,
+                             const GValue *value,
+                             GParamSpec   *pspec)
+{
+  FsErrorState *self = FS_ERROR_STATE (object);
+
+  switch (prop_id)
+    {
+    case PROP_MAX_ERRORS:
+      self->max_errors = g_value_get_uint (value);
       break;
 
     default:
@@ -83,23 +113,22 @@ fs_error_state_class_init (FsErrorStateClass *klass)
 
   object_class->finalize = fs_error_state_finalize;
   object_class->get_property = fs_error_state_get_property;
+  object_class->set_property = fs_error_state_set_property;
 
   /**
-   * FsErrorState:has-error:
+   * FsErrorState:max-errors:
    *
-   * Whether the state holds at least one error.
+   * The most errors the state keeps, 0 for no bound. When it is full, a new
+   * error replaces the oldest but the first.
    *
-   * The value changes on whichever thread records an error, so it is never
-   * notified: read it when you need it.
-   *
-   * Since: 0.1
+   * Since: 0.2
    */
-  properties[PROP_HAS_ERROR] =
-    g_param_spec_boolean ("has-error", NULL, NULL,
-                          FALSE,
-                          (G_PARAM_READABLE |
-                           G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS));
+  properties[PROP_MAX_ERRORS] =
+    g_param_spec_uint ("max-errors", NULL, NULL,
+                       0, G_MAXUINT, 0,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS));
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
@@ -127,13 +156,53 @@ fs_error_state_new (void)
 }
 
 /**
+ * fs_error_state_new_bounded:
+ * @max_errors: the most errors to keep, at least 1
+ *
+ * Creates an empty error state that keeps at most @max_errors errors: the
+ * first, and the newest others. Memory stays bounded however many errors
+ * it is given.
+ *
+ * Returns: (transfer full): a new [class@Fs.ErrorState]
+ *
+ * Since: 0.2
+ */
+FsErrorState *
+fs_error_state_new_bounded (guint max_errors)
+{
+  g_return_val_if_fail (max_errors >= 1, NULL);
+
+  return g_object_new (FS_TYPE_ERROR_STATE, "max-errors", max_errors, NULL);
+}
+
+/**
+ * fs_error_state_get_max_errors: (get-property max-errors)
+ * @self: a [class@Fs.ErrorState]
+ *
+ * The most errors the state keeps.
+ *
+ * Returns: the bound, or 0 when there is none
+ *
+ * Since: 0.2
+ */
+guint
+fs_error_state_get_max_errors (FsErrorState *self)
+{
+  g_return_val_if_fail (FS_IS_ERROR_STATE (self), 0);
+
+  return self->max_errors;
+}
+
+/**
  * fs_error_state_get_default:
  *
  * The process-wide error state: every [class@Fs.Thread] that fails records
  * its error here too, as the original's class-wide `error_state` did.
  *
  * No object re-raises from it on its own; it is for code that watches the
- * whole process. It lives as long as the process.
+ * whole process. It lives as long as the process, and keeps at most
+ * %FS_ERROR_STATE_DEFAULT_MAX_ERRORS errors (the first, and the newest),
+ * so a process that runs for weeks does not keep every failure it had.
  *
  * Returns: (transfer none): the default [class@Fs.ErrorState]
  *
@@ -145,7 +214,7 @@ fs_error_state_get_default (void)
   static FsErrorState *default_state;
 
   if (g_once_init_enter (&default_state))
-    g_once_init_leave (&default_state, fs_error_state_new ());
+    g_once_init_leave (&default_state, fs_error_state_new_bounded (FS_ERROR_STATE_DEFAULT_MAX_ERRORS));
 
   return default_state;
 }
@@ -156,6 +225,8 @@ fs_error_state_get_default (void)
  * @error: the error to record
  *
  * Appends a copy of @error to the state. Safe to call from any thread.
+ * When the state is full ([property@Fs.ErrorState:max-errors]), the oldest
+ * error but the first is dropped to make room.
  *
  * Since: 0.1
  */
@@ -163,6 +234,7 @@ void
 fs_error_state_set (FsErrorState *self,
                     const GError *error)
 {
+  GError *dropped = NULL;
   GError *copy;
 
   g_return_if_fail (FS_IS_ERROR_STATE (self));
@@ -171,12 +243,27 @@ fs_error_state_set (FsErrorState *self,
   copy = g_error_copy (error);
 
   g_mutex_lock (&self->mutex);
-  g_ptr_array_add (self->errors, copy);
+  if (self->max_errors > 0 && self->errors->len >= self->max_errors)
+    {
+      /* The first stays; the oldest other goes (freed after unlocking),
+       * or, when only the first is kept, the new one. */
+      if (self->max_errors == 1)
+        dropped = g_steal_pointer (&copy);
+      else
+        dropped = g_ptr_array_steal_index (self->errors, 1);
+    }
+  if (copy != NULL)
+    g_ptr_array_add (self->errors, copy);
+  if (self->n_errors < G_MAXUINT)
+    self->n_errors++;
   g_mutex_unlock (&self->mutex);
+
+  if (dropped != NULL)
+    g_error_free (dropped);
 }
 
 /**
- * fs_error_state_get_has_error: (get-property has-error)
+ * fs_error_state_get_has_error:
  * @self: a [class@Fs.ErrorState]
  *
  * Whether the state holds at least one error.
@@ -195,7 +282,8 @@ fs_error_state_get_has_error (FsErrorState *self)
  * fs_error_state_get_n_errors:
  * @self: a [class@Fs.ErrorState]
  *
- * The number of errors in the state.
+ * The number of errors given to the state since it was last cleared,
+ * including those a bounded state did not keep.
  *
  * Returns: how many errors were recorded since the last clear
  *
@@ -209,7 +297,7 @@ fs_error_state_get_n_errors (FsErrorState *self)
   g_return_val_if_fail (FS_IS_ERROR_STATE (self), 0);
 
   g_mutex_lock (&self->mutex);
-  n = self->errors->len;
+  n = self->n_errors;
   g_mutex_unlock (&self->mutex);
 
   return n;
@@ -219,7 +307,8 @@ fs_error_state_get_n_errors (FsErrorState *self)
  * fs_error_state_dup_errors:
  * @self: a [class@Fs.ErrorState]
  *
- * Copies the errors of the state, first received first.
+ * Copies the errors the state keeps, first received first (for a bounded
+ * state: the first, then the newest).
  *
  * Returns: (transfer container) (element-type GLib.Error): the errors, freed
  *   with the array (it has g_error_free() as its free function); empty when
@@ -295,6 +384,7 @@ fs_error_state_clear (FsErrorState *self)
   g_mutex_lock (&self->mutex);
   old = g_steal_pointer (&self->errors);
   self->errors = g_ptr_array_new_with_free_func ((GDestroyNotify) g_error_free);
+  self->n_errors = 0;
   g_mutex_unlock (&self->mutex);
 
   g_ptr_array_unref (old);

@@ -17,6 +17,16 @@ G_BEGIN_DECLS
 
 #define FS_TYPE_ERROR_STATE (fs_error_state_get_type ())
 
+/**
+ * FS_ERROR_STATE_DEFAULT_MAX_ERRORS:
+ *
+ * The most errors the process-wide default state
+ * ([func@Fs.ErrorState.get_default]) keeps: the first, and the newest.
+ *
+ * Since: 0.2
+ */
+#define FS_ERROR_STATE_DEFAULT_MAX_ERRORS 64
+
 FS_AVAILABLE_IN_ALL
 G_DECLARE_FINAL_TYPE (FsErrorState, fs_error_state, FS, ERROR_STATE, GObject)
 

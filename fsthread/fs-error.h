@@ -35,6 +35,10 @@ G_BEGIN_DECLS
  *   stream (the producer's side; a consumer's wait reports
  *   %FS_WAIT_CLOSED instead).
  * @FS_ERROR_INVALID_ARGUMENT: a value given at run time is out of range.
+ * @FS_ERROR_NOT_SUPPORTED: the function cannot run on a worker thread: a
+ *   JavaScript function (GJS runs JavaScript on its own thread only) given
+ *   as a target, a generator or a subclass's `run`. It is refused on the
+ *   thread that gives it, and never reaches a worker. Since: 0.2
  *
  * The error codes of the %FS_ERROR domain.
  *
@@ -51,6 +55,7 @@ typedef enum {
   FS_ERROR_THREAD_CREATE,
   FS_ERROR_CLOSED,
   FS_ERROR_INVALID_ARGUMENT,
+  FS_ERROR_NOT_SUPPORTED,
 } FsError;
 
 FS_AVAILABLE_IN_ALL

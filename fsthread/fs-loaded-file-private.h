@@ -13,4 +13,11 @@ FsLoadedFile *_fs_loaded_file_new (GFile        *file,
                                    GBytes       *contents,
                                    const GError *error);
 
+/* Reads @file whole, on the calling thread: a loaded file with its
+ * contents, or with the error that stopped the read. Only regular files
+ * are read, and a file is opened once, in a way that cannot block (see
+ * fs-file-loader.c). */
+FsLoadedFile *_fs_file_load       (GFile        *file,
+                                   GCancellable *cancellable);
+
 G_END_DECLS

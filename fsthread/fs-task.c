@@ -16,6 +16,11 @@
  * task is freed, without waiting for a handler that runs meanwhile (see
  * connection_free()).
  *
+ * Lock order: the watches lock, then the owner's lock (which the owner's
+ * FsTaskCancelFunc takes), then nothing. No task is completed or freed,
+ * and no owner released, with the watches lock held; an owner never takes
+ * the watches lock with its own held.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "fs-thread.h"
+#include "fs-wait-private.h"
 
 G_BEGIN_DECLS
 
@@ -28,17 +29,22 @@ void      _fs_thread_set_finish_func (FsThread            *self,
                                       gpointer             data,
                                       GDestroyNotify       data_free);
 gboolean  _fs_thread_is_current      (FsThread            *self);
-gboolean  _fs_thread_wait_until      (FsThread            *self,
-                                      gint64               end_time,
-                                      GCancellable        *cancellable,
-                                      GError             **error);
-void      _fs_thread_wait_async      (FsThread            *self,
-                                      GCancellable        *cancellable,
-                                      GAsyncReadyCallback  callback,
-                                      gpointer             user_data);
-gboolean  _fs_thread_wait_finish     (FsThread            *self,
-                                      GAsyncResult        *result,
-                                      GError             **error);
-gint64    _fs_end_time_for_timeout   (gint64               timeout_usec);
+
+/* Waits until the current run has finished: its error is recorded and its
+ * finish func has run. It neither reaps nor raises. FS_WAIT_OK also when
+ * the thread was never started or has finished already; FS_WAIT_TIMED_OUT
+ * at @end_time (monotonic, -1 for none), FS_WAIT_CANCELLED,
+ * FS_WAIT_INTERRUPTED (the caller's interrupt descriptor), or
+ * FS_WAIT_WOULD_DEADLOCK when called on the thread itself. */
+FsWaitStatus _fs_thread_wait_finished (FsThread         *self,
+                                       gint64            end_time,
+                                       GCancellable     *cancellable);
+
+/* fs_thread_join() with a deadline (monotonic, -1 for none) instead of a
+ * timeout: a group joins its members with one deadline for all. */
+FsWaitStatus _fs_thread_join_until    (FsThread         *self,
+                                       gint64            end_time,
+                                       GCancellable     *cancellable,
+                                       GError          **error);
 
 G_END_DECLS

@@ -1,5 +1,17 @@
 /* fs-thread.c: a thread whose failure is captured as a GError
  *
+ * Every start makes a Run: the record of one run, which joiners hold while
+ * they wait. The worker sets its error and marks it finished; the joiner
+ * that releases the OS thread marks it joined. A joiner looks only at the
+ * Run it started waiting for, so a restart meanwhile (by another joiner's
+ * callback, say) never makes it wait for the next run, nor gives it the
+ * next run's result.
+ *
+ * Lock order: the thread's mutex, then nothing. The cancellable handlers of
+ * waits (fs-wait.c) and of asynchronous joins (fs-task.c) take the mutex;
+ * they are connected and disconnected without it. No OS thread is created,
+ * joined, and no GTask or object released, with the mutex held.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -9,11 +21,13 @@
 # include <pthread.h>
 #endif
 
+#include "fs-binding-private.h"
 #include "fs-enums.h"
 #include "fs-error.h"
 #include "fs-names-private.h"
 #include "fs-task-private.h"
 #include "fs-thread-private.h"
+#include "fs-wait-private.h"
 
 /**
  * FsThread:
@@ -21,18 +35,22 @@
  * A thread whose failure is captured as a [struct@GLib.Error] and raised
  * again in the thread that joins it.
  *
- * The target, a [callback@Fs.ThreadFunc], runs on a new operating-system
- * thread that carries the thread's name (cut to 15 bytes there, as Linux
- * requires; [property@Fs.Thread:name] keeps it whole). When the target
- * fails, its error keeps its domain and code, its message is prefixed with
- * `Error in thread (NAME): `, and it is recorded into the thread's own
- * [class@Fs.ErrorState], into its group's when it belongs to a
+ * The work runs on a new operating-system thread that carries the thread's
+ * name (cut to 15 bytes there, as Linux requires;
+ * [property@Fs.Thread:name] keeps it whole). The work is the
+ * [vfunc@Fs.Thread.run] virtual method, which by default calls the target
+ * given to [ctor@Fs.Thread.new], a [callback@Fs.ThreadFunc]; a subclass
+ * overrides it instead (in Python, `do_run`).
+ *
+ * When the work fails, its error keeps its domain and code, its message is
+ * prefixed with `Error in thread (NAME): `, and it is recorded into the
+ * thread's own [class@Fs.ErrorState], into its group's when it belongs to a
  * [class@Fs.MultiThread], and into the default state. Then the thread's
  * [property@Fs.Thread:cancellable] is cancelled, so that whatever shares it
  * can stop early.
  *
  * ```
- *            start()              target returns        join()
+ *            start()              run returns           join()
  *   NEW ──────────────▶ RUNNING ──────────────────▶ FINISHED ──────▶ JOINED
  *                          ▲                                           │
  *                          └───────────────── start() ─────────────────┘
@@ -41,27 +59,34 @@
  * [method@Fs.Thread.start] is refused with %FS_ERROR_BUSY in RUNNING and
  * FINISHED; a new run starts with an empty error state and a reset
  * cancellable. [method@Fs.Thread.join] waits for FINISHED, releases the
- * operating-system thread and returns the run's result; it is refused in NEW
- * (%FS_ERROR_NOT_STARTED) and from the thread itself
- * (%FS_ERROR_WOULD_DEADLOCK). Joining again returns the same result.
+ * operating-system thread and returns %FS_WAIT_OK, or %FS_WAIT_FAILED with
+ * the run's error. How the wait itself ended is a status, never an error:
+ * %FS_WAIT_TIMED_OUT, %FS_WAIT_CANCELLED, %FS_WAIT_INTERRUPTED (nothing is
+ * reaped then: join again), %FS_WAIT_NOT_STARTED in NEW and
+ * %FS_WAIT_WOULD_DEADLOCK from the thread itself. Joining again returns the
+ * same result.
  *
- * While it runs, the thread holds a reference to its [class@Fs.Thread]:
- * dropping yours lets the thread run to its end and clean up after itself.
+ * While it runs, the thread holds a reference to its [class@Fs.Thread],
+ * and so does every join while it waits: dropping yours lets the thread run
+ * to its end and clean up after itself.
+ *
+ * No signal is emitted and no property notified on the worker thread.
  *
  * Since: 0.1
  */
 
-typedef enum {
-  STATE_NEW,
-  STATE_RUNNING,
-  STATE_FINISHED,
-  STATE_JOINED,
-} State;
-
-struct _FsThread
+typedef struct
 {
-  GObject             parent_instance;
+  gatomicrefcount  ref_count;
+  GError          *error;      /* the run's failure, set before finished */
+  /* Under the thread's mutex. */
+  gboolean         finished;   /* the work returned; its finish func ran */
+  gboolean         joined;     /* the OS thread is released */
+  gboolean         never_ran;  /* the OS refused the thread */
+} Run;
 
+typedef struct
+{
   char               *name;
   char                os_name[16];  /* name cut to 15 bytes, for the OS */
   guint               name_reserved : 1;
@@ -80,14 +105,15 @@ struct _FsThread
 
   /* Guards everything below. */
   GMutex              mutex;
-  GCond               cond;
-  State               state;
-  gboolean            reaping;
-  gboolean            restarting;  /* a start resets the run, unlocked */
-  guint               n_waiting;  /* threads asleep on cond */
+  Run                *run;          /* the current or last run, or NULL */
+  gboolean            starting;     /* a start resets or creates, unlocked */
+  gboolean            reaping;      /* a joiner is in g_thread_join() */
   GThread            *gthread;
-  GQueue              waiters;
-};
+  FsWaitList          joiners;      /* waits for the end of the run */
+  GCond               cond;         /* a start or a reap ended */
+  guint               n_cond_waiting;
+  GQueue              async_joiners; /* GTasks waiting for the run's end */
+} FsThreadPrivate;
 
 enum {
   PROP_0,
@@ -95,7 +121,6 @@ enum {
   PROP_INDEX,
   PROP_CANCELLABLE,
   PROP_ERROR_STATE,
-  PROP_HAS_ERROR,
   N_PROPS
 };
 
@@ -104,48 +129,70 @@ static GPrivate current_thread;
 /* Set while _fs_thread_new_member() builds a member. */
 static GPrivate constructing_member;
 
-G_DEFINE_FINAL_TYPE (FsThread, fs_thread, G_TYPE_OBJECT)
+G_DEFINE_TYPE_WITH_PRIVATE (FsThread, fs_thread, G_TYPE_OBJECT)
 
-/* Waits on the condition, counted, so that wake_waiters() can skip the
- * system call GLib makes for every broadcast when nobody sleeps (the
- * usual case: a blocking join sleeps in g_thread_join() instead). Called
- * with the mutex held. */
-static void
-cond_wait (FsThread *self)
+#define PRIV(self) ((FsThreadPrivate *) fs_thread_get_instance_private (self))
+
+static Run *
+run_new (void)
 {
-  self->n_waiting++;
-  g_cond_wait (&self->cond, &self->mutex);
-  self->n_waiting--;
+  Run *run = g_new0 (Run, 1);
+
+  g_atomic_ref_count_init (&run->ref_count);
+  return run;
 }
 
-static gboolean
-cond_wait_until (FsThread *self,
-                 gint64    end_time)
+static Run *
+run_ref (Run *run)
 {
-  gboolean signalled;
-
-  self->n_waiting++;
-  signalled = g_cond_wait_until (&self->cond, &self->mutex, end_time);
-  self->n_waiting--;
-
-  return signalled;
+  g_atomic_ref_count_inc (&run->ref_count);
+  return run;
 }
 
 static void
-wake_waiters (FsThread *self)
+run_unref (gpointer data)
 {
-  if (self->n_waiting > 0)
-    g_cond_broadcast (&self->cond);
+  Run *run = data;
+
+  if (run != NULL && g_atomic_ref_count_dec (&run->ref_count))
+    {
+      g_clear_error (&run->error);
+      g_free (run);
+    }
 }
 
-gint64
-_fs_end_time_for_timeout (gint64 timeout_usec)
+/* The status, and error, a join of @run returns once it is joined. */
+static FsWaitStatus
+run_result (Run     *run,
+            GError **error)
 {
-  if (timeout_usec < 0)
-    return -1;
-  if (timeout_usec > G_MAXINT64 - g_get_monotonic_time ())
-    return -1;
-  return g_get_monotonic_time () + timeout_usec;
+  if (run->never_ran)
+    return FS_WAIT_NOT_STARTED;
+  if (run->error != NULL)
+    {
+      g_propagate_error (error, g_error_copy (run->error));
+      return FS_WAIT_FAILED;
+    }
+  return FS_WAIT_OK;
+}
+
+/* Waits, with the mutex held, until a start or a reap in progress ends:
+ * both take microseconds once the run has finished, which is when this is
+ * used, so the wait has no deadline. Counted, so that most ends skip the
+ * system call of a broadcast. */
+static void
+cond_wait (FsThreadPrivate *priv)
+{
+  priv->n_cond_waiting++;
+  g_cond_wait (&priv->cond, &priv->mutex);
+  priv->n_cond_waiting--;
+}
+
+static void
+cond_wake (FsThreadPrivate *priv)
+{
+  if (priv->n_cond_waiting > 0)
+    g_cond_broadcast (&priv->cond);
 }
 
 /* The thread's error state, made on first use: most threads never fail,
@@ -153,63 +200,59 @@ _fs_end_time_for_timeout (gint64 timeout_usec)
 static FsErrorState *
 ensure_error_state (FsThread *self)
 {
-  FsErrorState *state = g_atomic_pointer_get (&self->error_state);
+  FsThreadPrivate *priv = PRIV (self);
+  FsErrorState *state = g_atomic_pointer_get (&priv->error_state);
 
   if G_UNLIKELY (state == NULL)
     {
       FsErrorState *fresh = fs_error_state_new ();
 
-      if (g_atomic_pointer_compare_and_exchange (&self->error_state, NULL, fresh))
+      if (g_atomic_pointer_compare_and_exchange (&priv->error_state, NULL, fresh))
         return fresh;
       g_object_unref (fresh);
-      state = g_atomic_pointer_get (&self->error_state);
+      state = g_atomic_pointer_get (&priv->error_state);
     }
 
   return state;
-}
-
-/* Raises the run's own error, if any: %TRUE when there is none. */
-static gboolean
-re_raise_own (FsThread  *self,
-              GError   **error)
-{
-  FsErrorState *state = g_atomic_pointer_get (&self->error_state);
-
-  return state == NULL || fs_error_state_re_raise (state, error);
 }
 
 static void
 fs_thread_finalize (GObject *object)
 {
   FsThread *self = (FsThread *)object;
+  FsThreadPrivate *priv = PRIV (self);
 
-  g_assert (self->state != STATE_RUNNING);
-  g_assert (g_queue_is_empty (&self->waiters));
+  /* A run holds a reference until it finishes, a join while it waits. */
+  g_assert (priv->run == NULL || priv->run->finished);
+  g_assert (!priv->reaping && !priv->starting);
+  g_assert (g_queue_is_empty (&priv->async_joiners));
+  g_assert (_fs_wait_list_is_empty (&priv->joiners));
 
   /* Finished but never joined: reap it, unless this is the thread itself
    * dropping its last reference, which must not join itself. */
-  if (self->gthread != NULL)
+  if (priv->gthread != NULL)
     {
-      if (self->gthread == g_thread_self ())
-        g_thread_unref (self->gthread);
+      if (priv->gthread == g_thread_self ())
+        g_thread_unref (priv->gthread);
       else
-        g_thread_join (self->gthread);
-      self->gthread = NULL;
+        g_thread_join (priv->gthread);
+      priv->gthread = NULL;
     }
 
-  if (self->user_data_free != NULL)
-    self->user_data_free (self->user_data);
-  if (self->finish_data_free != NULL)
-    self->finish_data_free (self->finish_data);
+  if (priv->user_data_free != NULL)
+    priv->user_data_free (priv->user_data);
+  if (priv->finish_data_free != NULL)
+    priv->finish_data_free (priv->finish_data);
 
-  if (self->name_reserved)
-    _fs_names_release (self->name);
-  g_clear_pointer (&self->name, g_free);
-  g_clear_object (&self->cancellable);
-  g_clear_object (&self->error_state);
-  g_clear_object (&self->group_state);
-  g_mutex_clear (&self->mutex);
-  g_cond_clear (&self->cond);
+  if (priv->name_reserved)
+    _fs_names_release (priv->name);
+  g_clear_pointer (&priv->name, g_free);
+  g_clear_pointer (&priv->run, run_unref);
+  g_clear_object (&priv->cancellable);
+  g_clear_object (&priv->error_state);
+  g_clear_object (&priv->group_state);
+  g_mutex_clear (&priv->mutex);
+  g_cond_clear (&priv->cond);
 
   G_OBJECT_CLASS (fs_thread_parent_class)->finalize (object);
 }
@@ -217,17 +260,19 @@ fs_thread_finalize (GObject *object)
 /* Made when the object is built, so that the new thread allocates
  * nothing to name itself. */
 static void
-set_os_name_field (FsThread *self)
+set_os_name_field (FsThreadPrivate *priv)
 {
-  g_autofree char *os_name = _fs_names_os_name (self->name);
+  g_autofree char *os_name = _fs_names_os_name (priv->name);
 
-  g_strlcpy (self->os_name, os_name, sizeof self->os_name);
+  g_strlcpy (priv->os_name, os_name, sizeof priv->os_name);
 }
 
 static void
 fs_thread_constructed (GObject *object)
 {
   FsThread *self = (FsThread *)object;
+  FsThreadPrivate *priv = PRIV (self);
+  char *unique;
 
   G_OBJECT_CLASS (fs_thread_parent_class)->constructed (object);
 
@@ -235,14 +280,15 @@ fs_thread_constructed (GObject *object)
   if (g_private_get (&constructing_member) != NULL)
     return;
 
-  if (self->name == NULL)
-    {
-      self->name = _fs_names_reserve ("thread");
-      self->name_reserved = TRUE;
-    }
-  set_os_name_field (self);
-  if (self->cancellable == NULL)
-    self->cancellable = g_cancellable_new ();
+  /* However the object is made (fs_thread_new(), g_object_new(), a
+   * subclass, a binding's constructor), its name is unique. */
+  unique = _fs_names_reserve (priv->name != NULL ? priv->name : "thread");
+  g_free (priv->name);
+  priv->name = unique;
+  priv->name_reserved = TRUE;
+  set_os_name_field (priv);
+  if (priv->cancellable == NULL)
+    priv->cancellable = g_cancellable_new ();
 }
 
 static void
@@ -252,27 +298,24 @@ fs_thread_get_property (GObject    *object,
                         GParamSpec *pspec)
 {
   FsThread *self = FS_THREAD (object);
+  FsThreadPrivate *priv = PRIV (self);
 
   switch (prop_id)
     {
     case PROP_NAME:
-      g_value_set_string (value, self->name);
+      g_value_set_string (value, priv->name);
       break;
 
     case PROP_INDEX:
-      g_value_set_uint (value, self->index);
+      g_value_set_uint (value, priv->index);
       break;
 
     case PROP_CANCELLABLE:
-      g_value_set_object (value, self->cancellable);
+      g_value_set_object (value, priv->cancellable);
       break;
 
     case PROP_ERROR_STATE:
       g_value_set_object (value, ensure_error_state (self));
-      break;
-
-    case PROP_HAS_ERROR:
-      g_value_set_boolean (value, fs_thread_get_has_error (self));
       break;
 
     default:
@@ -287,12 +330,13 @@ fs_thread_set_property (GObject      *object,
                         GParamSpec   *pspec)
 {
   FsThread *self = FS_THREAD (object);
+  FsThreadPrivate *priv = PRIV (self);
 
   switch (prop_id)
     {
     case PROP_NAME:
-      g_free (self->name);
-      self->name = g_value_get_string (value) != NULL
+      g_free (priv->name);
+      priv->name = g_value_get_string (value) != NULL
                  ? g_utf8_make_valid (g_value_get_string (value), -1)
                  : NULL;
       break;
@@ -300,6 +344,21 @@ fs_thread_set_property (GObject      *object,
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* The default run: the target given to fs_thread_new(), if any. */
+static gboolean
+fs_thread_real_run (FsThread  *self,
+                    GError   **error)
+{
+  FsThreadPrivate *priv = PRIV (self);
+
+  if (priv->func == NULL)
+    return TRUE;
+
+  /* A JavaScript target was refused where it was given (fs-binding.c):
+   * this calls C, or a binding that may run anywhere. */
+  return priv->func (self, priv->user_data, error);
 }
 
 static void
@@ -312,15 +371,17 @@ fs_thread_class_init (FsThreadClass *klass)
   object_class->get_property = fs_thread_get_property;
   object_class->set_property = fs_thread_set_property;
 
+  klass->run = fs_thread_real_run;
+
   /**
    * FsThread:name:
    *
    * The name of the thread, whole. The operating-system thread carries its
    * first 15 bytes, cut at a character boundary.
    *
-   * [ctor@Fs.Thread.new] makes the name unique among living objects, as the
-   * original did: a taken `NAME` becomes the first free of `NAME_0`,
-   * `NAME_1`, ...
+   * The name is made unique among living objects, as the original did: a
+   * taken `NAME` becomes the first free of `NAME_0`, `NAME_1`, ... A thread
+   * made without a name is called `thread`.
    *
    * Since: 0.1
    */
@@ -348,8 +409,8 @@ fs_thread_class_init (FsThreadClass *klass)
   /**
    * FsThread:cancellable:
    *
-   * The cancellable of the thread: the target polls it or hands it to GIO.
-   * [method@Fs.Thread.cancel] triggers it, and so does the target's failure.
+   * The cancellable of the thread: the work polls it or hands it to GIO.
+   * [method@Fs.Thread.cancel] triggers it, and so does the work's failure.
    * The threads of a [class@Fs.MultiThread] share their group's.
    *
    * Since: 0.1
@@ -374,32 +435,31 @@ fs_thread_class_init (FsThreadClass *klass)
                          (G_PARAM_READABLE |
                           G_PARAM_STATIC_STRINGS));
 
-  /**
-   * FsThread:has-error:
-   *
-   * Whether the current (or last) run failed. It changes on the worker
-   * thread, so it is never notified.
-   *
-   * Since: 0.1
-   */
-  properties[PROP_HAS_ERROR] =
-    g_param_spec_boolean ("has-error", NULL, NULL,
-                          FALSE,
-                          (G_PARAM_READABLE |
-                           G_PARAM_EXPLICIT_NOTIFY |
-                           G_PARAM_STATIC_STRINGS));
-
   g_object_class_install_properties (object_class, N_PROPS, properties);
 }
 
 static void
 fs_thread_init (FsThread *self)
 {
-  g_mutex_init (&self->mutex);
-  g_cond_init (&self->cond);
-  g_queue_init (&self->waiters);
-  self->state = STATE_NEW;
+  FsThreadPrivate *priv = PRIV (self);
+
+  g_mutex_init (&priv->mutex);
+  g_cond_init (&priv->cond);
+  _fs_wait_list_init (&priv->joiners);
+  g_queue_init (&priv->async_joiners);
 }
+
+/**
+ * FsThreadClass::run:
+ * @self: the thread
+ * @error: return location for the failure
+ *
+ * Runs the thread's work on the new thread.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set on failure
+ *
+ * Since: 0.2
+ */
 
 /**
  * fs_thread_new:
@@ -425,17 +485,19 @@ fs_thread_new (const char     *name,
                gpointer        user_data,
                GDestroyNotify  user_data_free)
 {
-  g_autofree char *unique = NULL;
+  FsThreadPrivate *priv;
   FsThread *self;
 
   g_return_val_if_fail (func != NULL, NULL);
 
-  unique = _fs_names_reserve (name != NULL ? name : "thread");
-  self = g_object_new (FS_TYPE_THREAD, "name", unique, NULL);
-  self->name_reserved = TRUE;
-  self->func = func;
-  self->user_data = user_data;
-  self->user_data_free = user_data_free;
+  /* A JavaScript target never reaches the new thread. */
+  _fs_binding_refuse_javascript ((GCallback *) &func, &user_data, &user_data_free);
+
+  self = g_object_new (FS_TYPE_THREAD, "name", name, NULL);
+  priv = PRIV (self);
+  priv->func = func;
+  priv->user_data = user_data;
+  priv->user_data_free = user_data_free;
 
   return self;
 }
@@ -449,6 +511,7 @@ _fs_thread_new_member (char           *exact_name,
                        gpointer        user_data,
                        GDestroyNotify  user_data_free)
 {
+  FsThreadPrivate *priv;
   FsThread *self;
 
   g_return_val_if_fail (exact_name != NULL, NULL);
@@ -460,14 +523,15 @@ _fs_thread_new_member (char           *exact_name,
   g_private_set (&constructing_member, GINT_TO_POINTER (TRUE));
   self = g_object_new (FS_TYPE_THREAD, NULL);
   g_private_set (&constructing_member, NULL);
-  self->name = exact_name;
-  set_os_name_field (self);
-  self->cancellable = g_object_ref (cancellable);
-  self->index = index;
-  self->group_state = group_state != NULL ? g_object_ref (group_state) : NULL;
-  self->func = func;
-  self->user_data = user_data;
-  self->user_data_free = user_data_free;
+  priv = PRIV (self);
+  priv->name = exact_name;
+  set_os_name_field (priv);
+  priv->cancellable = g_object_ref (cancellable);
+  priv->index = index;
+  priv->group_state = group_state != NULL ? g_object_ref (group_state) : NULL;
+  priv->func = func;
+  priv->user_data = user_data;
+  priv->user_data_free = user_data_free;
 
   return self;
 }
@@ -478,24 +542,27 @@ _fs_thread_set_finish_func (FsThread           *self,
                             gpointer            data,
                             GDestroyNotify      data_free)
 {
-  g_return_if_fail (FS_IS_THREAD (self));
-  g_return_if_fail (self->state == STATE_NEW);
+  FsThreadPrivate *priv;
 
-  self->finish_func = func;
-  self->finish_data = data;
-  self->finish_data_free = data_free;
+  g_return_if_fail (FS_IS_THREAD (self));
+  priv = PRIV (self);
+  g_return_if_fail (priv->run == NULL);
+
+  priv->finish_func = func;
+  priv->finish_data = data;
+  priv->finish_data_free = data_free;
 }
 
 /**
  * fs_thread_get_current:
  *
- * The [class@Fs.Thread] whose target is running on the calling thread, if
+ * The [class@Fs.Thread] whose work is running on the calling thread, if
  * any. A target that was given extra arguments (as bindings do) uses it to
  * find its thread.
  *
  * Returns: (transfer none) (nullable): the calling thread's
- *   [class@Fs.Thread], or %NULL when the caller is not running an fsthread
- *   target
+ *   [class@Fs.Thread], or %NULL when the caller is not running the work of
+ *   an fsthread thread
  *
  * Since: 0.1
  */
@@ -526,7 +593,7 @@ fs_thread_get_name (FsThread *self)
 {
   g_return_val_if_fail (FS_IS_THREAD (self), NULL);
 
-  return self->name;
+  return PRIV (self)->name;
 }
 
 /**
@@ -544,14 +611,14 @@ fs_thread_get_index (FsThread *self)
 {
   g_return_val_if_fail (FS_IS_THREAD (self), 0);
 
-  return self->index;
+  return PRIV (self)->index;
 }
 
 /**
  * fs_thread_get_cancellable: (get-property cancellable)
  * @self: a [class@Fs.Thread]
  *
- * The cancellable the target polls or hands to GIO.
+ * The cancellable the work polls or hands to GIO.
  *
  * Returns: (transfer none): the thread's [class@Gio.Cancellable]
  *
@@ -562,7 +629,7 @@ fs_thread_get_cancellable (FsThread *self)
 {
   g_return_val_if_fail (FS_IS_THREAD (self), NULL);
 
-  return self->cancellable;
+  return PRIV (self)->cancellable;
 }
 
 /**
@@ -584,10 +651,12 @@ fs_thread_get_error_state (FsThread *self)
 }
 
 /**
- * fs_thread_get_has_error: (get-property has-error)
+ * fs_thread_get_has_error:
  * @self: a [class@Fs.Thread]
  *
- * Whether the current (or last) run of the thread failed.
+ * Whether the current (or last) run of the thread failed. It changes on
+ * the worker thread, so it is a method, not a property that could be
+ * notified.
  *
  * Returns: %TRUE when the thread recorded an error
  *
@@ -600,13 +669,14 @@ fs_thread_get_has_error (FsThread *self)
 
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
 
-  state = g_atomic_pointer_get (&self->error_state);
+  state = g_atomic_pointer_get (&PRIV (self)->error_state);
   return state != NULL && fs_error_state_get_has_error (state);
 }
 
 /**
  * fs_thread_check_and_raise_error:
  * @self: a [class@Fs.Thread]
+ * @error: return location for an error
  *
  * Raises the error of this thread's current (or last) run, if it failed.
  * Only this thread's own error: never one from another thread.
@@ -620,32 +690,37 @@ gboolean
 fs_thread_check_and_raise_error (FsThread  *self,
                                  GError   **error)
 {
+  FsErrorState *state;
+
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  return re_raise_own (self, error);
+  state = g_atomic_pointer_get (&PRIV (self)->error_state);
+  return state == NULL || fs_error_state_re_raise (state, error);
 }
 
 /**
  * fs_thread_is_alive:
  * @self: a [class@Fs.Thread]
  *
- * Whether the target is running: started, and not returned yet.
+ * Whether the work is running: started, and not returned yet.
  *
- * Returns: %TRUE while the target runs
+ * Returns: %TRUE while the work runs
  *
  * Since: 0.1
  */
 gboolean
 fs_thread_is_alive (FsThread *self)
 {
+  FsThreadPrivate *priv;
   gboolean alive;
 
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
 
-  g_mutex_lock (&self->mutex);
-  alive = self->state == STATE_RUNNING;
-  g_mutex_unlock (&self->mutex);
+  priv = PRIV (self);
+  g_mutex_lock (&priv->mutex);
+  alive = priv->run != NULL && !priv->run->finished;
+  g_mutex_unlock (&priv->mutex);
 
   return alive;
 }
@@ -654,7 +729,7 @@ fs_thread_is_alive (FsThread *self)
  * fs_thread_cancel:
  * @self: a [class@Fs.Thread]
  *
- * Triggers the thread's [property@Fs.Thread:cancellable]. The target decides
+ * Triggers the thread's [property@Fs.Thread:cancellable]. The work decides
  * when to notice; nothing is interrupted by force.
  *
  * Since: 0.1
@@ -664,7 +739,7 @@ fs_thread_cancel (FsThread *self)
 {
   g_return_if_fail (FS_IS_THREAD (self));
 
-  g_cancellable_cancel (self->cancellable);
+  g_cancellable_cancel (PRIV (self)->cancellable);
 }
 
 static void
@@ -679,9 +754,11 @@ static void
 record_failure (FsThread *self,
                 GError   *error)
 {
+  FsThreadPrivate *priv = PRIV (self);
+
   fs_error_state_set (ensure_error_state (self), error);
-  if (self->group_state != NULL)
-    fs_error_state_set (self->group_state, error);
+  if (priv->group_state != NULL)
+    fs_error_state_set (priv->group_state, error);
   fs_error_state_set (fs_error_state_get_default (), error);
 
   if (g_log_writer_default_would_drop (G_LOG_LEVEL_DEBUG, G_LOG_DOMAIN))
@@ -695,58 +772,70 @@ record_failure (FsThread *self,
   }
 }
 
-static void waiter_complete_in_context (GTask *task);
+static void join_done_in_context (GTask    *task,
+                                  gpointer  data);
+
+/* Hands the asynchronous joiners of @run to their main contexts, which take
+ * over the references. */
+static void
+complete_async_joiners (GQueue *waiters,
+                        Run    *run)
+{
+  while (!g_queue_is_empty (waiters))
+    _fs_task_complete_in_context (g_queue_pop_head (waiters), join_done_in_context,
+                                  run_ref (run), run_unref);
+}
 
 static gpointer
 fs_thread_main (gpointer data)
 {
   FsThread *self = data;
+  FsThreadPrivate *priv = PRIV (self);
+  FsThreadClass *klass = FS_THREAD_GET_CLASS (self);
   GError *error = NULL;
   gboolean ok = TRUE;
   GQueue waiters = G_QUEUE_INIT;
+  Run *run;
 
   g_private_set (&current_thread, self);
-  set_os_name (self->os_name);
+  set_os_name (priv->os_name);
 
-  if (self->func != NULL)
-    ok = self->func (self, self->user_data, &error);
+  if (klass->run != NULL)
+    ok = klass->run (self, &error);
 
   if (!ok)
     {
       if (error == NULL)
         error = g_error_new_literal (FS_ERROR, FS_ERROR_FAILED,
-                                     "The target returned FALSE without setting an error "
-                                     "(as a JavaScript function does: it cannot run "
-                                     "on another thread)");
-      g_prefix_error (&error, "Error in thread (%s): ", self->name);
+                                     "The target returned FALSE without setting an error");
+      g_prefix_error (&error, "Error in thread (%s): ", priv->name);
       record_failure (self, error);
 
       /* Fail fast: whoever shares the cancellable can stop now. */
-      g_cancellable_cancel (self->cancellable);
+      g_cancellable_cancel (priv->cancellable);
     }
   else if (error != NULL)
     {
-      g_critical ("The target of thread %s returned TRUE but set an error: %s",
-                  self->name, error->message);
+      g_critical ("The work of thread %s returned TRUE but set an error: %s",
+                  priv->name, error->message);
       g_clear_error (&error);
     }
 
-  if (self->finish_func != NULL)
-    self->finish_func (self, error, self->finish_data);
+  if (priv->finish_func != NULL)
+    priv->finish_func (self, error, priv->finish_data);
 
-  g_clear_error (&error);
+  g_mutex_lock (&priv->mutex);
+  /* The run cannot change before it is joined, after this. */
+  run = run_ref (priv->run);
+  run->error = g_steal_pointer (&error);
+  run->finished = TRUE;
+  waiters = priv->async_joiners;
+  g_queue_init (&priv->async_joiners);
+  _fs_wait_list_wake_all (&priv->joiners);
+  g_mutex_unlock (&priv->mutex);
 
-  g_mutex_lock (&self->mutex);
-  self->state = STATE_FINISHED;
-  waiters = self->waiters;
-  g_queue_init (&self->waiters);
-  wake_waiters (self);
-  g_mutex_unlock (&self->mutex);
-
-  /* Asynchronous joiners complete on their own main contexts, which also
-   * take over the references. */
-  while (!g_queue_is_empty (&waiters))
-    waiter_complete_in_context (g_queue_pop_head (&waiters));
+  complete_async_joiners (&waiters, run);
+  run_unref (run);
 
   g_private_set (&current_thread, NULL);
 
@@ -761,12 +850,13 @@ fs_thread_main (gpointer data)
  * @self: a [class@Fs.Thread]
  * @error: return location for an error
  *
- * Starts the target on a new thread.
+ * Starts the work on a new thread.
  *
  * A thread that is running, or that finished and was not joined yet, is
  * not started again: %FS_ERROR_BUSY. A joined thread starts a new run, with
  * an empty error state and a reset cancellable. When the operating system
- * cannot create a thread the call fails with %FS_ERROR_THREAD_CREATE.
+ * cannot create a thread the call fails with %FS_ERROR_THREAD_CREATE, and
+ * the thread is as it was before the call.
  *
  * Returns: %TRUE when the thread was started
  *
@@ -777,316 +867,316 @@ fs_thread_start (FsThread  *self,
                  GError   **error)
 {
   g_autoptr(GError) local_error = NULL;
-  State previous;
+  FsThreadPrivate *priv;
+  GQueue refused = G_QUEUE_INIT;
+  Run *previous;
+  Run *run;
+  GThread *gthread;
 
   g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  g_mutex_lock (&self->mutex);
-
-  if (self->state == STATE_RUNNING || self->state == STATE_FINISHED ||
-      self->reaping || self->restarting)
+  /* A subclass written in JavaScript: its run cannot go to a worker. */
+  if (_fs_binding_vfunc_is_javascript ((gpointer) FS_THREAD_GET_CLASS (self)->run))
     {
-      g_mutex_unlock (&self->mutex);
-      g_set_error (error, FS_ERROR, FS_ERROR_BUSY,
-                   "Thread %s is already started; join it before starting it again",
-                   self->name);
+      g_set_error_literal (error, FS_ERROR, FS_ERROR_NOT_SUPPORTED, FS_BINDING_REFUSAL_MESSAGE);
       return FALSE;
     }
 
-  previous = self->state;
-  if (previous == STATE_JOINED)
-    {
-      FsErrorState *state = g_atomic_pointer_get (&self->error_state);
+  priv = PRIV (self);
+  g_mutex_lock (&priv->mutex);
 
-      /* Without the lock: a reset waits for handlers of the cancellable
-       * that run meanwhile, and one may want the lock. Another start
-       * meanwhile is refused. */
-      self->restarting = TRUE;
-      g_mutex_unlock (&self->mutex);
+  if ((priv->run != NULL && !priv->run->joined) || priv->starting)
+    {
+      g_mutex_unlock (&priv->mutex);
+      g_set_error (error, FS_ERROR, FS_ERROR_BUSY,
+                   "Thread %s is already started; join it before starting it again",
+                   priv->name);
+      return FALSE;
+    }
+
+  /* From here on another start is refused; joins see the last run until
+   * the new one is published. The caller's reference may be dropped by
+   * another thread meanwhile. */
+  priv->starting = TRUE;
+  previous = priv->run;
+  g_mutex_unlock (&priv->mutex);
+  g_object_ref (self);
+
+  /* Without the lock: a reset waits for handlers of the cancellable that
+   * run meanwhile, and one may want the lock. */
+  if (previous != NULL)
+    {
+      FsErrorState *state = g_atomic_pointer_get (&priv->error_state);
+
       if (state != NULL)
         fs_error_state_clear (state);
       /* Members share their group's cancellable: the group resets it. */
-      if (self->group_state == NULL)
-        g_cancellable_reset (self->cancellable);
-      g_mutex_lock (&self->mutex);
-      self->restarting = FALSE;
+      if (priv->group_state == NULL)
+        g_cancellable_reset (priv->cancellable);
     }
 
-  /* Under the lock, so that no joiner sees the run before gthread is set. */
-  self->state = STATE_RUNNING;
-  self->gthread = g_thread_try_new (NULL, fs_thread_main, g_object_ref (self), &local_error);
+  /* The run is published before its thread exists, which finishes it, and
+   * the thread is created without the lock. */
+  run = run_new ();
+  g_mutex_lock (&priv->mutex);
+  priv->run = run;
+  g_mutex_unlock (&priv->mutex);
 
-  if (self->gthread == NULL)
+  gthread = g_thread_try_new (NULL, fs_thread_main, g_object_ref (self), &local_error);
+
+  g_mutex_lock (&priv->mutex);
+  if (gthread == NULL)
     {
-      self->state = previous;
-      g_mutex_unlock (&self->mutex);
+      /* As before the call. Whoever waits for the run meanwhile learns
+       * that it never ran. */
+      priv->run = previous;
+      run->never_ran = run->finished = run->joined = TRUE;
+      refused = priv->async_joiners;
+      g_queue_init (&priv->async_joiners);
+      _fs_wait_list_wake_all (&priv->joiners);
+    }
+  else
+    {
+      priv->gthread = gthread;
+    }
+  priv->starting = FALSE;
+  cond_wake (priv);
+  g_mutex_unlock (&priv->mutex);
+
+  if (gthread == NULL)
+    {
+      complete_async_joiners (&refused, run);
+      run_unref (run);
       g_object_unref (self);
       g_set_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE,
                    "Cannot create thread %s: %s",
-                   self->name, local_error->message);
+                   priv->name, local_error->message);
+      g_object_unref (self);
       return FALSE;
     }
 
-  g_mutex_unlock (&self->mutex);
+  run_unref (previous);
+  g_object_unref (self);
 
   return TRUE;
 }
 
+/* With the mutex held, @run finished and not joined: releases its OS
+ * thread, or waits for whoever does. Microseconds: the work has returned. */
 static void
-wake_on_cancel (GCancellable *cancellable,
-                FsThread     *self)
+reap_finished (FsThreadPrivate *priv,
+               Run             *run)
 {
-  g_mutex_lock (&self->mutex);
-  wake_waiters (self);
-  g_mutex_unlock (&self->mutex);
-}
-
-static gboolean
-check_joinable (FsThread  *self,
-                GError   **error)
-{
-  if (_fs_thread_is_current (self))
+  while (!run->joined)
     {
-      g_set_error (error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK,
-                   "Thread %s cannot join itself", self->name);
-      return FALSE;
-    }
+      if (!priv->reaping && !priv->starting)
+        {
+          GThread *gthread = g_steal_pointer (&priv->gthread);
 
-  return TRUE;
+          priv->reaping = TRUE;
+          g_mutex_unlock (&priv->mutex);
+          g_thread_join (gthread);
+          g_mutex_lock (&priv->mutex);
+          priv->reaping = FALSE;
+          run->joined = TRUE;
+          cond_wake (priv);
+        }
+      else
+        {
+          cond_wait (priv);
+        }
+    }
 }
 
-/* Waits until the run has ended and its OS thread is released. Fails only
- * when the wait itself fails: not started, cancelled, timed out. */
-gboolean
-_fs_thread_wait_until (FsThread      *self,
+FsWaitStatus
+_fs_thread_join_until (FsThread      *self,
                        gint64         end_time,
                        GCancellable  *cancellable,
                        GError       **error)
 {
-  gulong handler = 0;
-  gboolean ret = TRUE;
-
-  if (!check_joinable (self, error))
-    return FALSE;
-
-  if (cancellable != NULL)
-    handler = g_cancellable_connect (cancellable, G_CALLBACK (wake_on_cancel), self, NULL);
-
-  g_mutex_lock (&self->mutex);
-
-  for (;;)
-    {
-      if (self->state == STATE_NEW)
-        {
-          g_set_error (error, FS_ERROR, FS_ERROR_NOT_STARTED,
-                       "Thread %s was never started", self->name);
-          ret = FALSE;
-          break;
-        }
-
-      if (self->state == STATE_JOINED)
-        break;
-
-      /* Reap the OS thread when the target has returned (microseconds),
-       * or at once when nothing can end this wait early: then the one
-       * sleep is in g_thread_join(), not a sleep on the condition and
-       * another in g_thread_join() after the wakeup. Other joiners
-       * meanwhile wait on the condition, each with its own bounds. */
-      if (!self->reaping &&
-          (self->state == STATE_FINISHED ||
-           (self->state == STATE_RUNNING && end_time < 0 && cancellable == NULL)))
-        {
-          GThread *gthread = g_steal_pointer (&self->gthread);
-
-          self->reaping = TRUE;
-          g_mutex_unlock (&self->mutex);
-          g_thread_join (gthread);
-          g_mutex_lock (&self->mutex);
-          self->reaping = FALSE;
-          self->state = STATE_JOINED;
-          wake_waiters (self);
-          break;
-        }
-
-      /* Another joiner is releasing the OS thread of a target that has
-       * returned, which takes microseconds: wait for it whatever the
-       * deadline, rather than spin on an expired one and keep it from the
-       * lock. */
-      if (self->state == STATE_FINISHED)
-        {
-          cond_wait (self);
-          continue;
-        }
-
-      if (g_cancellable_set_error_if_cancelled (cancellable, error))
-        {
-          ret = FALSE;
-          break;
-        }
-
-      if (end_time < 0)
-        {
-          cond_wait (self);
-        }
-      else if (!cond_wait_until (self, end_time) &&
-               self->state != STATE_FINISHED && self->state != STATE_JOINED)
-        {
-          g_set_error (error, FS_ERROR, FS_ERROR_TIMED_OUT,
-                       "Timed out waiting for thread %s", self->name);
-          ret = FALSE;
-          break;
-        }
-    }
-
-  g_mutex_unlock (&self->mutex);
-
-  if (handler != 0)
-    g_cancellable_disconnect (cancellable, handler);
-
-  return ret;
-}
-
-/**
- * fs_thread_wait:
- * @self: a #FsThread
- * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- *
- * Waits until the target is not running, for at most @timeout_usec, and
- * reports which came first. It neither joins nor raises: bindings wait in
- * slices with it, so that a signal (Ctrl+C) is seen between two, and then
- * join, which no longer blocks.
- *
- * Returns: %TRUE when the target is not running (it returned, or the thread
- *   was never started); %FALSE when the timeout passed first, or at once
- *   when called from the thread itself
- *
- * Since: 0.1
- */
-gboolean
-fs_thread_wait (FsThread *self,
-                gint64    timeout_usec)
-{
-  gint64 end_time;
-  gboolean done;
-
-  g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
+  FsThreadPrivate *priv = PRIV (self);
+  FsWaitStatus status = FS_WAIT_OK;
+  FsWait wait;
+  Run *run;
 
   if (_fs_thread_is_current (self))
-    return FALSE;
+    return FS_WAIT_WOULD_DEADLOCK;
 
-  end_time = _fs_end_time_for_timeout (timeout_usec);
+  /* The caller's reference may be dropped by another thread meanwhile. */
+  g_object_ref (self);
+  _fs_wait_init (&wait, &priv->mutex, end_time, cancellable);
 
-  g_mutex_lock (&self->mutex);
-  while (self->state == STATE_RUNNING)
+  g_mutex_lock (&priv->mutex);
+  run = priv->run != NULL ? run_ref (priv->run) : NULL;
+
+  while (run != NULL && !run->joined)
     {
-      if (end_time < 0)
-        cond_wait (self);
-      else if (!cond_wait_until (self, end_time))
+      /* Nothing can end this wait early: then the one sleep is in
+       * g_thread_join(), not a sleep here and another in g_thread_join()
+       * after the wakeup. Other joiners meanwhile wait with their own
+       * bounds. */
+      gboolean unbounded = end_time < 0 && cancellable == NULL && wait.interrupt_fd < 0;
+
+      if (run->finished)
+        {
+          reap_finished (priv, run);
+          break;
+        }
+
+      if (unbounded && !priv->reaping && !priv->starting)
+        {
+          GThread *gthread = g_steal_pointer (&priv->gthread);
+
+          priv->reaping = TRUE;
+          g_mutex_unlock (&priv->mutex);
+          g_thread_join (gthread);
+          g_mutex_lock (&priv->mutex);
+          priv->reaping = FALSE;
+          run->joined = TRUE;
+          cond_wake (priv);
+          break;
+        }
+
+      status = _fs_wait_sleep (&wait, &priv->joiners);
+      if (status != FS_WAIT_OK)
         break;
     }
-  done = self->state != STATE_RUNNING;
-  g_mutex_unlock (&self->mutex);
 
-  return done;
+  g_mutex_unlock (&priv->mutex);
+  _fs_wait_clear (&wait);
+
+  if (run == NULL)
+    status = FS_WAIT_NOT_STARTED;
+  else if (status == FS_WAIT_OK)
+    status = run_result (run, error);
+
+  run_unref (run);
+  g_object_unref (self);
+
+  return status;
+}
+
+FsWaitStatus
+_fs_thread_wait_finished (FsThread     *self,
+                          gint64        end_time,
+                          GCancellable *cancellable)
+{
+  FsThreadPrivate *priv;
+  FsWaitStatus status = FS_WAIT_OK;
+  FsWait wait;
+  Run *run;
+
+  g_return_val_if_fail (FS_IS_THREAD (self), FS_WAIT_OK);
+
+  if (_fs_thread_is_current (self))
+    return FS_WAIT_WOULD_DEADLOCK;
+
+  priv = PRIV (self);
+  g_object_ref (self);
+  _fs_wait_init (&wait, &priv->mutex, end_time, cancellable);
+
+  g_mutex_lock (&priv->mutex);
+  run = priv->run != NULL ? run_ref (priv->run) : NULL;
+  while (run != NULL && !run->finished)
+    {
+      status = _fs_wait_sleep (&wait, &priv->joiners);
+      if (status != FS_WAIT_OK)
+        break;
+    }
+  g_mutex_unlock (&priv->mutex);
+
+  _fs_wait_clear (&wait);
+  run_unref (run);
+  g_object_unref (self);
+
+  return status;
 }
 
 /**
  * fs_thread_join:
  * @self: a [class@Fs.Thread]
+ * @timeout_usec: the longest wait in microseconds, 0 to only look, or -1
+ *   for no limit
  * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
+ * @error: return location for the run's error
  *
- * Waits until the target has returned, releases the operating-system
- * thread, and raises the run's error if it failed.
+ * Waits until the run has ended, releases the operating-system thread
+ * (after which the thread can be started again), and returns how the run
+ * ended.
  *
- * The wait ends early with %G_IO_ERROR_CANCELLED when @cancellable is
- * triggered (the thread keeps running; join again later). Joining a thread
- * that was never started fails with %FS_ERROR_NOT_STARTED, and joining from
- * the thread itself with %FS_ERROR_WOULD_DEADLOCK.
+ * The wait, not the thread, ends early: with %FS_WAIT_TIMED_OUT after
+ * @timeout_usec, %FS_WAIT_CANCELLED when @cancellable is triggered, and
+ * %FS_WAIT_INTERRUPTED when the calling thread's interrupt descriptor
+ * becomes readable (see [func@Fs.wait_set_interrupt_fd]). The thread keeps
+ * running then; join again later. A run that has ended is joined whatever
+ * the timeout and the cancellable. Joining a thread that was never started
+ * returns %FS_WAIT_NOT_STARTED, and joining from the thread itself
+ * %FS_WAIT_WOULD_DEADLOCK. Only %FS_WAIT_FAILED sets @error: to the run's
+ * error, prefixed with `Error in thread (NAME): `.
  *
- * Returns: %TRUE when the target succeeded; %FALSE with @error set when it
- *   failed or the wait did
+ * Joining a joined thread returns the same result again.
  *
- * Since: 0.1
+ * Returns: %FS_WAIT_OK when the work succeeded, %FS_WAIT_FAILED with
+ *   @error set when it failed, or how the wait ended without a join
+ *
+ * Since: 0.2
  */
-gboolean
+FsWaitStatus
 fs_thread_join (FsThread      *self,
+                gint64         timeout_usec,
                 GCancellable  *cancellable,
                 GError       **error)
 {
-  return fs_thread_join_timeout (self, -1, cancellable, error);
+  g_return_val_if_fail (FS_IS_THREAD (self), FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (timeout_usec >= -1, FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_NOT_STARTED);
+
+  return _fs_thread_join_until (self, _fs_wait_end_time (timeout_usec), cancellable, error);
 }
 
-/**
- * fs_thread_join_timeout:
- * @self: a [class@Fs.Thread]
- * @timeout_usec: the longest wait in microseconds, or -1 for no limit
- * @cancellable: (nullable): a [class@Gio.Cancellable] to stop waiting
- * @error: return location for an error
- *
- * As [method@Fs.Thread.join], but the wait ends with %FS_ERROR_TIMED_OUT
- * after @timeout_usec microseconds. The thread keeps running then; join it
- * again later.
- *
- * Returns: %TRUE when the target succeeded; %FALSE with @error set when it
- *   failed or the wait did
- *
- * Since: 0.1
- */
-gboolean
-fs_thread_join_timeout (FsThread      *self,
-                        gint64         timeout_usec,
-                        GCancellable  *cancellable,
-                        GError       **error)
-{
-  g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
-  g_return_val_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable), FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!_fs_thread_wait_until (self, _fs_end_time_for_timeout (timeout_usec), cancellable, error))
-    return FALSE;
-
-  return re_raise_own (self, error);
-}
-
-/* Asynchronous joins. A waiter is a GTask in self->waiters. Exactly one of
+/* Asynchronous joins. A waiter is a GTask in async_joiners. Exactly one of
  * two things completes it, both on the task's own main context:
  *  - the worker, when the run ends, takes every waiter off the queue and
- *    schedules reap_in_context() for each;
+ *    schedules join_done_in_context() for each, with the run;
  *  - the cancellable's handler (on the thread that cancels), if it can
  *    still take the task off the queue: it schedules return_cancelled().
- * Whoever removes the task from the queue completes it. */
+ * Whoever removes the task from the queue completes it.
+ *
+ * join_done_in_context() never waits for a run: the run it reports has
+ * finished. It only releases that run's OS thread if nobody has yet, which
+ * takes microseconds, and returns that run's result even when the thread
+ * was started again meanwhile. */
 
 static void
-reap_in_context (GTask    *task,
-                 gpointer  data)
+join_done_in_context (GTask    *task,
+                      gpointer  data)
 {
   FsThread *self = g_task_get_source_object (task);
+  FsThreadPrivate *priv = PRIV (self);
+  Run *run = data;
   GError *error = NULL;
+  FsWaitStatus status;
 
-  /* The run has ended: this wait only releases the OS thread. */
-  if (_fs_thread_wait_until (self, -1, NULL, &error))
-    g_task_return_boolean (task, TRUE);
-  else
+  g_mutex_lock (&priv->mutex);
+  reap_finished (priv, run);
+  g_mutex_unlock (&priv->mutex);
+
+  status = run_result (run, &error);
+  run_unref (run);
+
+  if (status == FS_WAIT_FAILED)
     g_task_return_error (task, error);
-}
-
-/* @task: (transfer full) */
-static void
-waiter_complete_in_context (GTask *task)
-{
-  _fs_task_complete_in_context (task, reap_in_context, NULL, NULL);
+  else
+    g_task_return_int (task, status);
 }
 
 static void
 return_cancelled (GTask    *task,
                   gpointer  data)
 {
-  FsThread *self = g_task_get_source_object (task);
-
-  g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_CANCELLED,
-                           "Stopped waiting for thread %s", self->name);
+  g_task_return_int (task, FS_WAIT_CANCELLED);
 }
 
 /* An FsTaskCancelFunc, on the thread that cancels: takes the task, which
@@ -1095,67 +1185,14 @@ static gboolean
 waiter_cancelled (gpointer  owner,
                   GTask    *task)
 {
-  FsThread *self = owner;
+  FsThreadPrivate *priv = PRIV (FS_THREAD (owner));
   gboolean mine;
 
-  g_mutex_lock (&self->mutex);
-  mine = g_queue_remove (&self->waiters, task);
-  g_mutex_unlock (&self->mutex);
+  g_mutex_lock (&priv->mutex);
+  mine = g_queue_remove (&priv->async_joiners, task);
+  g_mutex_unlock (&priv->mutex);
 
   return mine;
-}
-
-void
-_fs_thread_wait_async (FsThread            *self,
-                       GCancellable        *cancellable,
-                       GAsyncReadyCallback  callback,
-                       gpointer             user_data)
-{
-  g_autoptr(GTask) task = NULL;
-  GError *error = NULL;
-
-  task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, _fs_thread_wait_async);
-  g_task_set_check_cancellable (task, FALSE);
-
-  if (!check_joinable (self, &error))
-    {
-      g_task_return_error (task, error);
-      return;
-    }
-
-  g_mutex_lock (&self->mutex);
-
-  if (self->state == STATE_NEW)
-    {
-      g_mutex_unlock (&self->mutex);
-      g_task_return_new_error (task, FS_ERROR, FS_ERROR_NOT_STARTED,
-                               "Thread %s was never started", self->name);
-      return;
-    }
-
-  if (self->state == STATE_RUNNING)
-    {
-      g_queue_push_tail (&self->waiters, g_object_ref (task));
-      g_mutex_unlock (&self->mutex);
-      if (cancellable != NULL)
-        _fs_task_watch_cancellable (task, cancellable, waiter_cancelled, return_cancelled,
-                                    g_object_ref (self), g_object_unref);
-      return;
-    }
-
-  g_mutex_unlock (&self->mutex);
-
-  /* Finished already: complete on the next main-loop iteration. */
-  waiter_complete_in_context (g_steal_pointer (&task));
-}
-
-gboolean
-_fs_thread_wait_finish (FsThread      *self,
-                        GAsyncResult  *result,
-                        GError       **error)
-{
-  return g_task_propagate_boolean (G_TASK (result), error);
 }
 
 /**
@@ -1168,8 +1205,11 @@ _fs_thread_wait_finish (FsThread      *self,
  *
  * Joins the thread without blocking the main loop. The wait takes no thread
  * of its own and none of GIO's pool: the worker wakes the caller's main
- * context when its target returns. Finish with
- * [method@Fs.Thread.join_finish].
+ * context when its work returns. Finish with [method@Fs.Thread.join_finish].
+ *
+ * The join is of the run under way when it is called (or of the last run):
+ * a callback that starts the thread again does not hold up the other joins
+ * of the same run.
  *
  * Since: 0.1
  */
@@ -1179,38 +1219,85 @@ fs_thread_join_async (FsThread            *self,
                       GAsyncReadyCallback  callback,
                       gpointer             user_data)
 {
+  g_autoptr(GTask) task = NULL;
+  FsThreadPrivate *priv;
+  Run *run;
+
   g_return_if_fail (FS_IS_THREAD (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  _fs_thread_wait_async (self, cancellable, callback, user_data);
+  priv = PRIV (self);
+  task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, fs_thread_join_async);
+  g_task_set_check_cancellable (task, FALSE);
+
+  if (_fs_thread_is_current (self))
+    {
+      g_task_return_int (task, FS_WAIT_WOULD_DEADLOCK);
+      return;
+    }
+
+  g_mutex_lock (&priv->mutex);
+
+  if (priv->run == NULL)
+    {
+      g_mutex_unlock (&priv->mutex);
+      g_task_return_int (task, FS_WAIT_NOT_STARTED);
+      return;
+    }
+
+  if (!priv->run->finished)
+    {
+      g_queue_push_tail (&priv->async_joiners, g_object_ref (task));
+      g_mutex_unlock (&priv->mutex);
+      if (cancellable != NULL)
+        _fs_task_watch_cancellable (task, cancellable, waiter_cancelled, return_cancelled,
+                                    g_object_ref (self), g_object_unref);
+      return;
+    }
+
+  run = run_ref (priv->run);
+  g_mutex_unlock (&priv->mutex);
+
+  /* Finished already: complete on the next main-loop iteration. */
+  _fs_task_complete_in_context (g_steal_pointer (&task), join_done_in_context, run, run_unref);
 }
 
 /**
  * fs_thread_join_finish:
  * @self: a [class@Fs.Thread]
  * @result: the [iface@Gio.AsyncResult] given to the callback
- * @error: return location for an error
+ * @error: return location for the run's error
  *
  * Completes [method@Fs.Thread.join_async], with the result
- * [method@Fs.Thread.join] would have given.
+ * [method@Fs.Thread.join] would have given: a join whose cancellable was
+ * triggered returns %FS_WAIT_CANCELLED, not an error.
  *
- * Returns: %TRUE when the target succeeded; %FALSE with @error set when it
- *   failed or the wait did
+ * Returns: %FS_WAIT_OK when the work succeeded, %FS_WAIT_FAILED with
+ *   @error set when it failed, or how the wait ended without a join
  *
- * Since: 0.1
+ * Since: 0.2
  */
-gboolean
+FsWaitStatus
 fs_thread_join_finish (FsThread      *self,
                        GAsyncResult  *result,
                        GError       **error)
 {
-  g_return_val_if_fail (FS_IS_THREAD (self), FALSE);
-  g_return_val_if_fail (g_task_is_valid (result, self), FALSE);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == _fs_thread_wait_async, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+  GError *local_error = NULL;
+  gssize status;
 
-  if (!g_task_propagate_boolean (G_TASK (result), error))
-    return FALSE;
+  g_return_val_if_fail (FS_IS_THREAD (self), FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (g_task_is_valid (result, self), FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_thread_join_async,
+                        FS_WAIT_NOT_STARTED);
+  g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_NOT_STARTED);
 
-  return re_raise_own (self, error);
+  status = g_task_propagate_int (G_TASK (result), &local_error);
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FS_WAIT_FAILED;
+    }
+
+  return (FsWaitStatus) status;
 }

@@ -28,7 +28,8 @@ typedef struct
   gulong         handler;
   gboolean       connected;
   int            interrupt_fd; /* the thread's, or -1 */
-  int            wake_fd;      /* the thread's wake pipe, or -1 */
+  int            wake_read;    /* the thread's wake pipe, or -1 */
+  int            wake_write;
   gboolean       woken;
   GCond          cond;
   GList          node;

@@ -19,5 +19,6 @@
 #include "fs-generator.h"
 #include "fs-background-generator.h"
 #include "fs-loaded-file.h"
+#include "fs-map.h"
 
 #undef FSTHREAD_INSIDE

@@ -57,6 +57,7 @@ struct _Stream
   gboolean               closed_after_failed_yield;
   gboolean               closed_after_own_close;
   gboolean               cancelled_after_own_close;
+  FsWaitStatus           own_close_status;
   GError                *yield_error;
   GCancellable          *cancellable;  /* the generator's */
   GThread               *producer;
@@ -236,8 +237,9 @@ stream_start (Stream     *s,
                                       stream_released, item_free);
 }
 
-/* A consumer's next(), counting the request first. */
-static gboolean
+/* A consumer's next(), counting the request first. A GError comes with
+ * FS_WAIT_FAILED and only with it; only FS_WAIT_OK takes an item. */
+static FsWaitStatus
 take (FsBackgroundGenerator  *bg,
       Stream                 *s,
       Item                  **item,
@@ -245,36 +247,81 @@ take (FsBackgroundGenerator  *bg,
       GError                **error)
 {
   gpointer ptr = NULL;
-  gboolean ret;
+  FsWaitStatus status;
 
   g_atomic_int_inc (&s->requested);
-  ret = fs_background_generator_next (bg, &ptr, cancellable, error);
+  status = fs_background_generator_next (bg, &ptr, -1, cancellable, error);
+  if (status == FS_WAIT_FAILED)
+    g_assert_true (error == NULL || *error != NULL);
+  else
+    g_assert_true (error == NULL || *error == NULL);
+  if (status != FS_WAIT_OK)
+    g_assert_null (ptr);
   *item = ptr;
-  return ret;
+  return status;
 }
 
+/* A next() that takes nothing and is no failure: @status, no error, the
+ * item left alone. */
 static void
-assert_next_fails (FsBackgroundGenerator *bg,
-                   GQuark                 domain,
-                   gint                   code)
+assert_next_status (FsBackgroundGenerator *bg,
+                    FsWaitStatus           status)
 {
   g_autoptr(GError) error = NULL;
   gpointer item = GINT_TO_POINTER (1);
 
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_error (error, domain, code);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, status);
+  g_assert_no_error (error);
   g_assert_true (item == GINT_TO_POINTER (1));
 }
 
 static void
 assert_next_ends (FsBackgroundGenerator *bg)
 {
-  g_autoptr(GError) error = NULL;
-  gpointer item = GINT_TO_POINTER (1);
+  assert_next_status (bg, FS_WAIT_END);
+}
 
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+static void
+assert_next_closed (FsBackgroundGenerator *bg)
+{
+  assert_next_status (bg, FS_WAIT_CLOSED);
+}
+
+/* What a value next() leaves when it takes nothing; unsets it. */
+static void
+assert_end_value (GValue *value)
+{
+  g_assert_true (G_VALUE_HOLDS_OBJECT (value));
+  g_assert_null (g_value_get_object (value));
+  g_value_unset (value);
+}
+
+/* Closes @bg and waits, without a limit, for its producer to return. */
+static void
+close_and_wait (FsBackgroundGenerator *bg)
+{
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+}
+
+/* Joins the producer, whose work must have succeeded. */
+static void
+assert_producer_joins (FsBackgroundGenerator *bg)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_cmpint (fs_thread_join (fs_background_generator_get_thread (bg), -1, NULL, &error),
+                   ==, FS_WAIT_OK);
   g_assert_no_error (error);
-  g_assert_true (item == GINT_TO_POINTER (1));
+}
+
+/* Dropping the last reference never waits for the producer, which may let
+ * go of the user data on its own thread a moment later: wait for that, and
+ * check it happened once. */
+static void
+wait_user_data_gone (Stream *s)
+{
+  fs_test_gate_wait (&s->user_data_gone);
+  g_assert_cmpint (g_atomic_int_get (&s->user_data_freed), ==, 1);
 }
 
 /* Unrefs @bg, which must be the last reference, and checks the stream
@@ -285,7 +332,7 @@ finish_stream (FsBackgroundGenerator *bg,
                gint                   taken)
 {
   g_object_unref (bg);
-  g_assert_cmpint (s->user_data_freed, ==, 1);
+  wait_user_data_gone (s);
   g_assert_cmpint (s->created, ==, taken + s->freed);
   g_assert_cmpint (s->bound_violations, ==, 0);
   stream_free (s);
@@ -347,17 +394,19 @@ test_items_in_order (void)
   Stream *s = stream_new (4, 1000);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   Item *item;
   guint i;
 
   bg = stream_start (s, "bg-order");
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     {
       g_assert_nonnull (item);
       g_assert_true (item->stream == s);
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
     }
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (i, ==, 1000);
 
@@ -365,8 +414,7 @@ test_items_in_order (void)
   assert_next_ends (bg);
   assert_next_ends (bg);
 
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
-  g_assert_no_error (error);
+  assert_producer_joins (bg);
   g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
   g_assert_true (s->producer != g_thread_self ());
   g_assert_cmpint (s->created, ==, 1000);
@@ -388,7 +436,7 @@ test_untaken_items_freed (void)
 
   for (guint i = 0; i < 3; i++)
     {
-      g_assert_true (take (bg, s, &item, NULL, &error));
+      g_assert_cmpint (take (bg, s, &item, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
@@ -398,21 +446,22 @@ test_untaken_items_freed (void)
   for (guint i = 0; i < 2; i++)
     {
       g_atomic_int_inc (&s->requested);
-      g_assert_true (fs_background_generator_next (bg, NULL, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_cmpint (s->freed, ==, i + 1);
     }
 
   /* The prefetch holds the whole stream: the generator runs to its end. */
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
-  g_assert_no_error (error);
+  assert_producer_joins (bg);
   g_assert_cmpint (s->created, ==, 10);
   g_assert_cmpint (s->freed, ==, 2);
 
-  /* The five still queued are freed with the stream, once each. */
+  /* The five still queued are freed with the stream, once each, before
+   * the unref returns. */
   g_object_unref (bg);
   g_assert_cmpint (s->freed, ==, 7);
-  g_assert_cmpint (s->user_data_freed, ==, 1);
+  wait_user_data_gone (s);
+  g_assert_cmpint (s->freed, ==, 7);
   stream_free (s);
 }
 
@@ -457,7 +506,7 @@ test_null_is_an_item (void)
   for (guint i = 0; i < G_N_ELEMENTS (expected); i++)
     {
       item = &markers[2];
-      g_assert_true (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_true (item == expected[i]);
     }
@@ -469,18 +518,116 @@ test_null_is_an_item (void)
   /* Not taken, NULL items are freed like the others. */
   bg = fs_background_generator_new (8, "bg-nulls", generate_nulls, NULL, NULL, count_marker_free);
   item = &markers[2];
-  g_assert_true (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_null (item);
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
-  g_assert_no_error (error);
+  assert_producer_joins (bg);
   g_assert_cmpint (null_frees + marker_frees, ==, 0);
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_cmpint (null_frees, ==, 1);
   g_assert_cmpint (marker_frees, ==, 2);
   g_object_unref (bg);
   g_assert_cmpint (null_frees, ==, 1);
   g_assert_cmpint (marker_frees, ==, 2);
+}
+
+/* A stream of pointers read as values: each item is a G_TYPE_POINTER
+ * value, NULL too. */
+static void
+test_pointer_stream_as_values (void)
+{
+  g_autoptr(GError) error = NULL;
+  GValue value = G_VALUE_INIT;
+  FsBackgroundGenerator *bg;
+
+  null_frees = marker_frees = 0;
+
+  bg = fs_background_generator_new (1, "bg-pointer-values", generate_nulls, NULL, NULL,
+                                    count_marker_free);
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_POINTER (&value));
+  g_assert_null (g_value_get_pointer (&value));
+  g_value_unset (&value);
+
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
+  g_assert_true (G_VALUE_HOLDS_POINTER (&value));
+  g_assert_true (g_value_get_pointer (&value) == &markers[0]);
+  /* The value does not own the item: unsetting it frees nothing. */
+  g_value_unset (&value);
+  g_assert_cmpint (null_frees + marker_frees, ==, 0);
+
+  /* Taken without a place to put it: freed with the stream's item_free. */
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_cmpint (null_frees, ==, 1);
+
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
+  g_assert_true (g_value_get_pointer (&value) == &markers[1]);
+  g_value_unset (&value);
+
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_END);
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
+  g_assert_null (g_value_get_object (&value));
+  g_value_unset (&value);
+
+  g_object_unref (bg);
+  g_assert_cmpint (null_frees, ==, 1);
+  g_assert_cmpint (marker_frees, ==, 0);
+}
+
+/* Bounded waits: a timeout is an outcome, not an error, and takes
+ * nothing. */
+static void
+test_next_timeout (void)
+{
+  Stream *s = stream_new (1, 2);
+  g_autoptr(GError) error = NULL;
+  GValue value = G_VALUE_INIT;
+  FsBackgroundGenerator *bg;
+  gpointer item;
+  gint64 start;
+
+  s->hold = TRUE;
+  bg = stream_start (s, "bg-next-timeout");
+
+  /* Nothing can come while the generator is held. */
+  item = GINT_TO_POINTER (1);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_true (item == GINT_TO_POINTER (1));
+
+  start = g_get_monotonic_time ();
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 2000, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_true (item == GINT_TO_POINTER (1));
+  /* Never before the deadline. */
+  g_assert_cmpint (g_get_monotonic_time () - start, >=, 2000);
+
+  g_assert_cmpint (fs_background_generator_next_value (bg, 1000, NULL, &value, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  assert_end_value (&value);
+  g_assert_false (fs_background_generator_is_closed (bg));
+
+  /* Nothing was lost: every item comes, then the end, however short the
+   * later waits. */
+  fs_test_gate_open (&s->release);
+  for (guint i = 0; i < 2; i++)
+    {
+      Item *taken;
+
+      g_assert_cmpint (take (bg, s, &taken, NULL, &error), ==, FS_WAIT_OK);
+      g_assert_no_error (error);
+      g_assert_cmpuint (taken->index, ==, i);
+      g_free (taken);
+    }
+  assert_next_ends (bg);
+  assert_producer_joins (bg);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_END);
+  g_assert_no_error (error);
+
+  finish_stream (bg, s, 2);
 }
 
 /* The bound. */
@@ -502,9 +649,9 @@ test_bound_is_exact (gconstpointer data)
    * With the original's bound of `prefetch + 1`, that yield returns and the
    * generator makes one more item while the close is on its way. */
   fs_test_gate_wait (&s->about_to_yield);
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
 
-  /* The close joined the producer. */
+  /* The close waited for the producer to return. */
   g_assert_false (fs_thread_is_alive (fs_background_generator_get_thread (bg)));
   g_assert_cmpint (s->created, ==, prefetch);
   g_assert_cmpint (s->yields_ok, ==, prefetch - 1);
@@ -522,17 +669,19 @@ test_bound_while_consuming (gconstpointer data)
   Stream *s = stream_new (prefetch, 5000);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   Item *item;
   guint i;
 
   /* The generator checks after every yield that it is at most `prefetch`
    * items ahead of the requests. */
   bg = stream_start (s, "bg-bound-consuming");
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     {
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
     }
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (i, ==, 5000);
   g_assert_cmpint (s->yields_ok, ==, 5000);
@@ -563,7 +712,8 @@ check_error_everywhere (FsBackgroundGenerator *bg,
   /* Every later next() gives the same error. */
   for (guint i = 0; i < 3; i++)
     {
-      g_assert_false (fs_background_generator_next (bg, &item, NULL, &again));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &again), ==, FS_WAIT_FAILED);
+      g_assert_null (item);
       g_assert_error (again, domain, code);
       g_assert_cmpstr (again->message, ==, expected);
       g_clear_error (&again);
@@ -588,6 +738,7 @@ test_error_after_items (gconstpointer data)
   Stream *s = stream_new (prefetch, 5);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   Item *item;
   guint i;
 
@@ -595,11 +746,12 @@ test_error_after_items (gconstpointer data)
   bg = stream_start (s, "bg-error");
 
   /* Every item yielded before the error comes first. */
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     {
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
     }
+  g_assert_cmpint (status, ==, FS_WAIT_FAILED);
   g_assert_cmpuint (i, ==, 5);
   check_error_everywhere (bg, error, TEST_ERROR, 7, "disk on fire");
 
@@ -612,13 +764,15 @@ test_false_without_error (void)
   Stream *s = stream_new (2, 3);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   Item *item;
   guint i;
 
   s->false_at_end = TRUE;
   bg = stream_start (s, "bg-false");
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     g_free (item);
+  g_assert_cmpint (status, ==, FS_WAIT_FAILED);
   g_assert_cmpuint (i, ==, 3);
   g_assert_error (error, FS_ERROR, FS_ERROR_FAILED);
   g_assert_nonnull (strstr (error->message, "): "));
@@ -637,7 +791,7 @@ test_empty_stream (void)
   bg = stream_start (s, "bg-empty");
   assert_next_ends (bg);
   assert_next_ends (bg);
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, NULL));
+  assert_producer_joins (bg);
   g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
   g_assert_cmpint (s->created, ==, 0);
 
@@ -654,7 +808,7 @@ test_fails_at_once (void)
 
   s->fail_at_end = TRUE;
   bg = stream_start (s, "bg-fails-at-once");
-  g_assert_false (take (bg, s, &item, NULL, &error));
+  g_assert_cmpint (take (bg, s, &item, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_null (item);
   check_error_everywhere (bg, error, TEST_ERROR, 7, "disk on fire");
 
@@ -671,6 +825,7 @@ typedef struct
   guint64                sum;
   guint                  count;
   gboolean               in_order;
+  FsWaitStatus           status;
   GError                *error;
   FsTestGate            *ready;
   gint                  *n_ready;
@@ -688,7 +843,7 @@ consume_all (gpointer data)
   if (c->ready != NULL && g_atomic_int_add (c->n_ready, 1) + 1 == c->n_consumers)
     fs_test_gate_open (c->ready);
 
-  while (take (c->bg, c->stream, &item, NULL, &c->error))
+  while ((c->status = take (c->bg, c->stream, &item, NULL, &c->error)) == FS_WAIT_OK)
     {
       g_atomic_int_inc (&c->seen[item->index]);
       /* The queue is first in, first out: one consumer's items increase. */
@@ -748,9 +903,12 @@ run_consumers (Stream                *s,
   g_assert_cmpuint (count, ==, n_items);
   g_assert_cmpuint (sum, ==, (guint64) n_items * (n_items - 1) / 2);
 
-  /* Every consumer ended the same way. */
+  /* Every consumer ended the same way: the end, or the failure. */
+  g_assert_cmpint (consumers[0].status, ==,
+                   consumers[0].error != NULL ? FS_WAIT_FAILED : FS_WAIT_END);
   for (guint i = 0; i < n_consumers; i++)
     {
+      g_assert_cmpint (consumers[i].status, ==, consumers[0].status);
       if (i == 0)
         {
           *first_error = consumers[0].error;
@@ -827,7 +985,7 @@ assert_stopped_quietly (FsBackgroundGenerator *bg,
   /* The generator stopped because of the close: not a failure. */
   g_assert_false (fs_thread_is_alive (thread));
   g_assert_false (fs_thread_get_has_error (thread));
-  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_false (default_state_mentions_thread (fs_background_generator_get_name (bg)));
 
@@ -835,7 +993,7 @@ assert_stopped_quietly (FsBackgroundGenerator *bg,
   g_assert_false (s->closed_at_start);
   g_assert_false (s->cancelled_at_start);
   g_assert_true (g_cancellable_is_cancelled (s->cancellable));
-  assert_next_fails (bg, FS_ERROR, FS_ERROR_CLOSED);
+  assert_next_closed (bg);
 }
 
 static void
@@ -850,7 +1008,7 @@ test_close_before_first_item (void)
   g_assert_false (fs_background_generator_is_closed (bg));
 
   /* The close wakes the held generator; its first yield fails. */
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   assert_stopped_quietly (bg, s);
   g_assert_cmpint (s->created, ==, 1);
   g_assert_cmpint (s->yields_ok, ==, 0);
@@ -872,13 +1030,13 @@ test_close_mid_stream (void)
   bg = stream_start (s, "bg-close-mid");
   for (guint i = 0; i < 10; i++)
     {
-      g_assert_true (take (bg, s, &item, NULL, &error));
+      g_assert_cmpint (take (bg, s, &item, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
     }
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   assert_stopped_quietly (bg, s);
   g_assert_error (s->yield_error, FS_ERROR, FS_ERROR_CLOSED);
   g_assert_true (s->closed_after_failed_yield);
@@ -898,20 +1056,22 @@ test_close_after_end (void)
   Stream *s = stream_new (4, 3);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   Item *item;
   guint i;
 
   bg = stream_start (s, "bg-close-end");
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     g_free (item);
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (i, ==, 3);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_true (fs_background_generator_is_closed (bg));
   g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
   /* Closed wins over ended. */
-  assert_next_fails (bg, FS_ERROR, FS_ERROR_CLOSED);
+  assert_next_closed (bg);
   g_assert_null (s->yield_error);
   g_assert_cmpint (s->freed, ==, 0);
 
@@ -925,13 +1085,13 @@ test_close_after_end_with_items_queued (void)
   FsBackgroundGenerator *bg;
 
   bg = stream_start (s, "bg-close-end-queued");
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, NULL));
+  assert_producer_joins (bg);
   g_assert_cmpint (s->created, ==, 5);
   g_assert_cmpint (s->freed, ==, 0);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_cmpint (s->freed, ==, 5);
-  assert_next_fails (bg, FS_ERROR, FS_ERROR_CLOSED);
+  assert_next_closed (bg);
 
   finish_stream (bg, s, 0);
 }
@@ -946,7 +1106,7 @@ test_close_producer_blocked (void)
   bg = stream_start (s, "bg-close-blocked");
   fs_test_gate_wait (&s->about_to_yield);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   assert_stopped_quietly (bg, s);
   g_assert_cmpint (s->created, ==, 2);
   g_assert_cmpint (s->freed, ==, 2);
@@ -962,7 +1122,7 @@ typedef struct
   FsTestGate            *about_to_wait;
   gint                  *n_about;
   gint                   n_total;
-  gboolean               ret;
+  FsWaitStatus           status;
   gpointer               item;
   GError                *error;
   GCancellable          *cancellable;
@@ -975,7 +1135,7 @@ wait_next (gpointer data)
 
   if (g_atomic_int_add (w->n_about, 1) + 1 == w->n_total)
     fs_test_gate_open (w->about_to_wait);
-  w->ret = fs_background_generator_next (w->bg, &w->item, w->cancellable, &w->error);
+  w->status = fs_background_generator_next (w->bg, &w->item, -1, w->cancellable, &w->error);
   return NULL;
 }
 
@@ -1004,15 +1164,14 @@ test_close_consumers_blocked (void)
     }
   fs_test_gate_wait (&about_to_wait);
 
-  /* Waiting or about to: either way they get FS_ERROR_CLOSED. */
-  fs_background_generator_close (bg);
+  /* Waiting or about to: either way they get FS_WAIT_CLOSED. */
+  close_and_wait (bg);
   for (guint i = 0; i < G_N_ELEMENTS (waiters); i++)
     {
       g_thread_join (threads[i]);
-      g_assert_false (waiters[i].ret);
+      g_assert_cmpint (waiters[i].status, ==, FS_WAIT_CLOSED);
       g_assert_null (waiters[i].item);
-      g_assert_error (waiters[i].error, FS_ERROR, FS_ERROR_CLOSED);
-      g_clear_error (&waiters[i].error);
+      g_assert_no_error (waiters[i].error);
     }
   assert_stopped_quietly (bg, s);
 
@@ -1030,12 +1189,12 @@ test_close_twice (void)
   bg = stream_start (s, "bg-close-twice");
   fs_test_gate_wait (&s->about_to_yield);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_cmpint (s->freed, ==, 3);
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   assert_stopped_quietly (bg, s);
-  fs_background_generator_close (bg);
-  assert_next_fails (bg, FS_ERROR, FS_ERROR_CLOSED);
+  close_and_wait (bg);
+  assert_next_closed (bg);
   g_assert_cmpint (s->freed, ==, 3);
 
   finish_stream (bg, s, 0);
@@ -1092,7 +1251,7 @@ test_close_cancels_gio_call (void)
                                     stream_released, item_free);
   fs_test_gate_wait (&s->about_to_yield);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   assert_stopped_quietly (bg, s);
   g_assert_cmpint (s->created, ==, 0);
 
@@ -1113,11 +1272,11 @@ test_unref_closes_and_joins (void)
   fs_test_gate_wait (&s->about_to_yield);
   g_assert_cmpuint (fs_test_count_threads (), ==, before + 1);
 
-  /* The producer is blocked in a yield: the unref wakes and joins it. The
-   * thread object, which holds the user data, is gone when unref returns:
-   * it was joined by then. */
+  /* The producer is blocked in a yield: the unref wakes it, and does not
+   * wait for it. The producer returns, and its thread object, which holds
+   * the user data, lets go of it and of the OS thread on its own. */
   g_object_unref (bg);
-  g_assert_cmpint (s->user_data_freed, ==, 1);
+  wait_user_data_gone (s);
   fs_test_assert_threads_settle (before);
   g_assert_cmpint (s->created, ==, 2);
   g_assert_cmpint (s->freed, ==, 2);
@@ -1141,7 +1300,7 @@ test_unref_held_generator (void)
   fs_test_gate_wait (&s->started);
 
   g_object_unref (bg);
-  g_assert_cmpint (s->user_data_freed, ==, 1);
+  wait_user_data_gone (s);
   fs_test_assert_threads_settle (before);
   g_assert_cmpint (s->created, ==, 1);
   g_assert_cmpint (s->freed, ==, 1);
@@ -1166,8 +1325,8 @@ generate_then_close (FsGenerator  *generator,
   if (!generator_yield (s, generator, item_new (s, 0), error))
     goto out;
 
-  /* Must return: the thread cannot join itself. */
-  fs_background_generator_close (s->bg);
+  /* Must return: the thread cannot wait for itself. */
+  s->own_close_status = fs_background_generator_close (s->bg, -1, NULL);
   s->closed_after_own_close = fs_generator_is_closed (generator);
   s->cancelled_after_own_close = g_cancellable_is_cancelled (s->cancellable);
 
@@ -1190,6 +1349,7 @@ test_close_on_producer_thread (void)
   fs_test_gate_open (&s->release);
   fs_test_gate_wait (&s->finished);
 
+  g_assert_cmpint (s->own_close_status, ==, FS_WAIT_WOULD_DEADLOCK);
   g_assert_true (s->closed_after_own_close);
   g_assert_true (s->cancelled_after_own_close);
   g_assert_error (s->yield_error, FS_ERROR, FS_ERROR_CLOSED);
@@ -1197,7 +1357,7 @@ test_close_on_producer_thread (void)
   g_assert_cmpint (s->yields_ok, ==, 1);
 
   g_assert_true (fs_background_generator_is_closed (bg));
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, NULL));
+  assert_producer_joins (bg);
   assert_stopped_quietly (bg, s);
   g_assert_cmpint (s->freed, ==, 2);
 
@@ -1299,13 +1459,12 @@ test_next_already_cancelled (void)
 
   /* No item can come, and the cancellable fired before the call: next()
    * does not wait at all. */
-  g_assert_false (take (bg, s, &item, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (take (bg, s, &item, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_assert_null (item);
-  g_clear_error (&error);
 
   fs_test_gate_open (&s->release);
-  g_assert_true (take (bg, s, &item, NULL, &error));
+  g_assert_cmpint (take (bg, s, &item, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_cmpuint (item->index, ==, 0);
   g_free (item);
@@ -1320,6 +1479,7 @@ test_next_cancelled (void)
   FsBackgroundGenerator *bg;
   CancelJob job;
   GThread *canceller;
+  FsWaitStatus status;
   Item *item = NULL;
   Stream *s;
   guint i;
@@ -1343,21 +1503,21 @@ test_next_cancelled (void)
   /* No item will come until the test releases the generator: only the
    * cancellable, triggered from another thread, ends this wait. */
   fs_test_gate_open (&job.gate);
-  g_assert_false (take (bg, s, &item, job.cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (take (bg, s, &item, job.cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_assert_null (item);
-  g_clear_error (&error);
   g_thread_join (canceller);
 
   g_assert_false (fs_background_generator_is_closed (bg));
 
   /* The stream goes on, nothing lost. */
   fs_test_gate_open (&s->release);
-  for (i = 0; take (bg, s, &item, NULL, &error); i++)
+  for (i = 0; (status = take (bg, s, &item, NULL, &error)) == FS_WAIT_OK; i++)
     {
       g_assert_cmpuint (item->index, ==, i);
       g_free (item);
     }
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (i, ==, 5);
 
@@ -1370,25 +1530,44 @@ test_next_cancelled (void)
 
 typedef struct
 {
-  gboolean  done;
-  gboolean  ret;
-  Item     *item;
-  GError   *error;
-  GThread  *thread;
+  gboolean      done;
+  FsWaitStatus  status;
+  Item         *item;
+  GError       *error;
+  GThread      *thread;
 } NextResult;
 
+/* The item of a stream of pointers comes as a G_TYPE_POINTER value, and
+ * no value comes with any other status; a GError only with
+ * FS_WAIT_FAILED. */
 static void
 next_cb (GObject      *object,
          GAsyncResult *result,
          gpointer      data)
 {
   NextResult *r = data;
-  gpointer item = NULL;
+  GValue *value;
 
   g_assert_false (r->done);
-  r->ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object),
-                                                result, &item, &r->error);
-  r->item = item;
+  r->status = FS_WAIT_OK;
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object),
+                                               result, &r->status, &r->error);
+  if (value != NULL)
+    {
+      g_assert_cmpint (r->status, ==, FS_WAIT_OK);
+      g_assert_true (G_VALUE_HOLDS_POINTER (value));
+      r->item = g_value_get_pointer (value);
+      g_value_unset (value);
+      g_free (value);
+    }
+  else
+    {
+      g_assert_cmpint (r->status, !=, FS_WAIT_OK);
+    }
+  if (r->status == FS_WAIT_FAILED)
+    g_assert_nonnull (r->error);
+  else
+    g_assert_null (r->error);
   r->thread = g_thread_self ();
   r->done = TRUE;
 }
@@ -1418,7 +1597,7 @@ test_async_items_and_end (void)
       fs_test_iterate_until (&r.done);
       g_assert_true (r.thread == g_thread_self ());
       g_assert_no_error (r.error);
-      g_assert_true (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_OK);
       g_assert_cmpuint (r.item->index, ==, i);
       g_free (r.item);
     }
@@ -1428,7 +1607,7 @@ test_async_items_and_end (void)
       next_async (bg, s, NULL, &r);
       fs_test_iterate_until (&r.done);
       g_assert_true (r.thread == g_thread_self ());
-      g_assert_false (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_END);
       g_assert_no_error (r.error);
       g_assert_null (r.item);
     }
@@ -1456,7 +1635,7 @@ test_async_pending_before_yield (void)
       fs_test_iterate_until (&r[i].done);
       g_assert_true (r[i].thread == g_thread_self ());
       g_assert_no_error (r[i].error);
-      g_assert_true (r[i].ret);
+      g_assert_cmpint (r[i].status, ==, FS_WAIT_OK);
       g_assert_cmpuint (r[i].item->index, ==, i);
       g_free (r[i].item);
     }
@@ -1464,7 +1643,7 @@ test_async_pending_before_yield (void)
   /* A request pending when the generator returns gets the end. */
   next_async (bg, s, NULL, &r[3]);
   fs_test_iterate_until (&r[3].done);
-  g_assert_false (r[3].ret);
+  g_assert_cmpint (r[3].status, ==, FS_WAIT_END);
   g_assert_no_error (r[3].error);
 
   finish_stream (bg, s, 3);
@@ -1486,7 +1665,7 @@ test_async_error (void)
     {
       next_async (bg, s, NULL, &r);
       fs_test_iterate_until (&r.done);
-      g_assert_true (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_OK);
       g_assert_cmpuint (r.item->index, ==, i);
       g_free (r.item);
     }
@@ -1496,7 +1675,8 @@ test_async_error (void)
       next_async (bg, s, NULL, &r);
       fs_test_iterate_until (&r.done);
       g_assert_true (r.thread == g_thread_self ());
-      g_assert_false (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_FAILED);
+      g_assert_null (r.item);
       g_assert_error (r.error, TEST_ERROR, 7);
       g_assert_cmpstr (r.error->message, ==, expected);
       g_clear_error (&r.error);
@@ -1527,17 +1707,16 @@ test_async_cancelled (void)
   fs_test_iterate_until (&r.done);
   g_thread_join (canceller);
   g_assert_true (r.thread == g_thread_self ());
-  g_assert_false (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_CANCELLED);
   g_assert_null (r.item);
-  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&r.error);
+  g_assert_no_error (r.error);
 
   /* Cancelled before it was asked. */
   next_async (bg, s, cancellable, &r);
   fs_test_iterate_until (&r.done);
-  g_assert_false (r.ret);
-  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&r.error);
+  g_assert_cmpint (r.status, ==, FS_WAIT_CANCELLED);
+  g_assert_null (r.item);
+  g_assert_no_error (r.error);
 
   /* The cancelled requests took nothing: every item still comes. */
   fs_test_gate_open (&s->release);
@@ -1546,13 +1725,13 @@ test_async_cancelled (void)
       next_async (bg, s, NULL, &r);
       fs_test_iterate_until (&r.done);
       g_assert_no_error (r.error);
-      g_assert_true (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_OK);
       g_assert_cmpuint (r.item->index, ==, i);
       g_free (r.item);
     }
   next_async (bg, s, NULL, &r);
   fs_test_iterate_until (&r.done);
-  g_assert_false (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_END);
   g_assert_no_error (r.error);
 
   fs_test_gate_clear (&job.gate);
@@ -1572,33 +1751,33 @@ test_async_close_pending (void)
   next_async (bg, s, NULL, &r[0]);
   next_async (bg, s, NULL, &r[1]);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   for (guint i = 0; i < 2; i++)
     {
       fs_test_iterate_until (&r[i].done);
       g_assert_true (r[i].thread == g_thread_self ());
-      g_assert_false (r[i].ret);
+      g_assert_cmpint (r[i].status, ==, FS_WAIT_CLOSED);
       g_assert_null (r[i].item);
-      g_assert_error (r[i].error, FS_ERROR, FS_ERROR_CLOSED);
-      g_clear_error (&r[i].error);
+      g_assert_no_error (r[i].error);
     }
   assert_stopped_quietly (bg, s);
 
   /* And after the close. */
   next_async (bg, s, NULL, &r[0]);
   fs_test_iterate_until (&r[0].done);
-  g_assert_false (r[0].ret);
-  g_assert_error (r[0].error, FS_ERROR, FS_ERROR_CLOSED);
-  g_clear_error (&r[0].error);
+  g_assert_cmpint (r[0].status, ==, FS_WAIT_CLOSED);
+  g_assert_null (r[0].item);
+  g_assert_no_error (r[0].error);
 
   finish_stream (bg, s, 0);
 }
 
 /* The end reaches a next_async() that waits for it from the producer
  * thread. Once the callback has run, the consumer's reference must be the
- * last one: dropping it closes and joins at once, and the user data is
- * freed before g_object_unref() returns. The window in which the producer
- * still holds the request is narrow, hence the repetitions. */
+ * last one: dropping it finalizes the generator at once (the request holds
+ * no reference any more), and the producer lets go of the user data. The
+ * window in which the producer still holds the request is narrow, hence
+ * the repetitions. */
 static void
 test_async_unref_after_end (void)
 {
@@ -1619,11 +1798,13 @@ test_async_unref_after_end (void)
       next_async (bg, s, NULL, &r);
       fs_test_gate_open (&s->release);
       fs_test_iterate_until (&r.done);
-      g_assert_false (r.ret);
+      g_assert_cmpint (r.status, ==, FS_WAIT_END);
       g_assert_no_error (r.error);
 
+      g_object_add_weak_pointer (G_OBJECT (bg), (gpointer *) &bg);
       g_object_unref (bg);
-      g_assert_cmpint (s->user_data_freed, ==, 1);
+      g_assert_null (bg);
+      wait_user_data_gone (s);
       stream_free (s);
     }
 }
@@ -1673,12 +1854,12 @@ test_async_thread_default_context (void)
   for (guint i = 0; i < 2; i++)
     {
       g_assert_true (job.results[i].thread == job.self);
-      g_assert_true (job.results[i].ret);
+      g_assert_cmpint (job.results[i].status, ==, FS_WAIT_OK);
       g_assert_cmpuint (job.results[i].item->index, ==, i);
       g_free (job.results[i].item);
     }
   g_assert_true (job.results[2].thread == job.self);
-  g_assert_false (job.results[2].ret);
+  g_assert_cmpint (job.results[2].status, ==, FS_WAIT_END);
   g_assert_no_error (job.results[2].error);
 
   /* Nothing was left for the default context. */
@@ -1730,7 +1911,15 @@ typedef struct
   GObject    *object;
   gint        user_data_freed;
   GError     *yield_error;
+  FsTestGate  user_data_gone;
 } ValueSource;
+
+static void
+value_source_init (ValueSource *v)
+{
+  memset (v, 0, sizeof *v);
+  fs_test_gate_init (&v->user_data_gone);
+}
 
 static void
 value_source_released (gpointer data)
@@ -1738,6 +1927,16 @@ value_source_released (gpointer data)
   ValueSource *v = data;
 
   g_atomic_int_inc (&v->user_data_freed);
+  fs_test_gate_open (&v->user_data_gone);
+}
+
+/* As wait_user_data_gone(), then clears @v. */
+static void
+value_source_finish (ValueSource *v)
+{
+  fs_test_gate_wait (&v->user_data_gone);
+  g_assert_cmpint (g_atomic_int_get (&v->user_data_freed), ==, 1);
+  fs_test_gate_clear (&v->user_data_gone);
 }
 
 static gboolean
@@ -1789,56 +1988,61 @@ generate_values (FsGenerator  *generator,
 
 typedef struct
 {
-  gboolean  done;
-  gboolean  ret;
-  GValue    value;
-  GError   *error;
-  GThread  *thread;
+  gboolean      done;
+  FsWaitStatus  status;
+  gboolean      got_value;
+  GValue        value;
+  GError       *error;
+  GThread      *thread;
 } ValueResult;
 
+/* The value comes with FS_WAIT_OK and only with it. */
 static void
 next_value_cb (GObject      *object,
                GAsyncResult *result,
                gpointer      data)
 {
   ValueResult *r = data;
+  GValue *value;
 
-  r->ret = fs_background_generator_next_value_finish (FS_BACKGROUND_GENERATOR (object),
-                                                      result, &r->value, &r->error);
+  r->status = FS_WAIT_OK;
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object),
+                                               result, &r->status, &r->error);
+  r->got_value = value != NULL;
+  g_assert_cmpint (r->got_value, ==, r->status == FS_WAIT_OK);
+  if (value != NULL)
+    {
+      /* Moved, not copied: the caller owns what the value holds. */
+      r->value = *value;
+      g_free (value);
+    }
   r->thread = g_thread_self ();
   r->done = TRUE;
-}
-
-/* What a value next() leaves when it returns FALSE; unsets it. */
-static void
-assert_end_value (GValue *value)
-{
-  g_assert_true (G_VALUE_HOLDS_OBJECT (value));
-  g_assert_null (g_value_get_object (value));
-  g_value_unset (value);
 }
 
 static void
 test_values (void)
 {
-  ValueSource v = { 0 };
+  ValueSource v;
   g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
   FsBackgroundGenerator *bg;
   ValueResult r = { 0 };
 
+  value_source_init (&v);
   g_atomic_int_set (&live_boxes, 0);
   v.object = g_object_new (G_TYPE_OBJECT, NULL);
   bg = fs_background_generator_new_for_values (1, "bg-values", generate_values, &v,
                                                value_source_released);
 
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_true (G_VALUE_HOLDS_STRING (&value));
   g_assert_cmpstr (g_value_get_string (&value), ==, "zero");
   g_value_unset (&value);
 
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
   g_assert_true (G_VALUE_HOLDS_INT (&value));
   g_assert_cmpint (g_value_get_int (&value), ==, 1);
   g_value_unset (&value);
@@ -1847,7 +2051,7 @@ test_values (void)
   fs_test_iterate_until (&r.done);
   g_assert_true (r.thread == g_thread_self ());
   g_assert_no_error (r.error);
-  g_assert_true (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_OK);
   g_assert_true (G_VALUE_HOLDS_OBJECT (&r.value));
   g_assert_true (g_value_get_object (&r.value) == v.object);
   g_value_unset (&r.value);
@@ -1855,30 +2059,29 @@ test_values (void)
   memset (&r, 0, sizeof r);
   fs_background_generator_next_async (bg, NULL, next_value_cb, &r);
   fs_test_iterate_until (&r.done);
-  g_assert_true (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_OK);
   g_assert_true (G_VALUE_HOLDS (&r.value, test_box_get_type ()));
   g_assert_cmpint (((TestBox *) g_value_get_boxed (&r.value))->value, ==, 3);
   /* Once the generator has let go of its own, only the received box lives. */
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
-  g_assert_no_error (error);
+  assert_producer_joins (bg);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 1);
   g_value_unset (&r.value);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
 
-  /* The end, synchronously and asynchronously: the value holds a NULL
-   * object. */
-  g_assert_false (fs_background_generator_next_value (bg, &value, NULL, &error));
+  /* The end: synchronously, the value holds a NULL object; asynchronously
+   * no value comes. */
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   assert_end_value (&value);
   memset (&r, 0, sizeof r);
   fs_background_generator_next_async (bg, NULL, next_value_cb, &r);
   fs_test_iterate_until (&r.done);
-  g_assert_false (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_END);
+  g_assert_false (r.got_value);
   g_assert_no_error (r.error);
-  assert_end_value (&r.value);
 
   g_object_unref (bg);
-  g_assert_cmpint (v.user_data_freed, ==, 1);
+  value_source_finish (&v);
   g_assert_null (v.yield_error);
 
   g_object_add_weak_pointer (v.object, (gpointer *) &v.object);
@@ -1889,42 +2092,43 @@ test_values (void)
 static void
 test_values_freed_when_not_taken (void)
 {
-  ValueSource v = { 0 };
+  ValueSource v;
   g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
   FsBackgroundGenerator *bg;
 
+  value_source_init (&v);
   g_atomic_int_set (&live_boxes, 0);
   v.object = g_object_new (G_TYPE_OBJECT, NULL);
   g_object_add_weak_pointer (v.object, (gpointer *) &v.object);
   bg = fs_background_generator_new_for_values (8, "bg-values-freed", generate_values, &v,
                                                value_source_released);
 
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
   g_assert_cmpstr (g_value_get_string (&value), ==, "zero");
   g_value_unset (&value);
 
   /* Taken without a place to put it: freed at once. */
-  g_assert_true (fs_background_generator_next_value (bg, NULL, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   /* The object and the box wait in the queue: the queue holds a copy of
    * each, the generator's own are gone. */
-  g_assert_true (fs_thread_join (fs_background_generator_get_thread (bg), NULL, &error));
-  g_assert_no_error (error);
+  assert_producer_joins (bg);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 1);
   g_object_unref (v.object);
   g_assert_nonnull (v.object);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
   g_assert_null (v.object);
-  g_assert_false (fs_background_generator_next_value (bg, &value, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_CLOSED);
+  g_assert_no_error (error);
   assert_end_value (&value);
 
   g_object_unref (bg);
-  g_assert_cmpint (v.user_data_freed, ==, 1);
+  value_source_finish (&v);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
 }
 
@@ -1949,26 +2153,27 @@ generate_values_until_closed (FsGenerator  *generator,
 static void
 test_values_closed_while_blocked (void)
 {
-  ValueSource v = { 0 };
+  ValueSource v;
   FsBackgroundGenerator *bg;
   GValue value = G_VALUE_INIT;
 
+  value_source_init (&v);
   g_atomic_int_set (&live_boxes, 0);
   bg = fs_background_generator_new_for_values (2, "bg-values-closed",
                                                generate_values_until_closed, &v,
                                                value_source_released);
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, NULL), ==, FS_WAIT_OK);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), >=, 1);
   g_value_unset (&value);
 
-  fs_background_generator_close (bg);
+  close_and_wait (bg);
   g_assert_cmpint (g_atomic_int_get (&live_boxes), ==, 0);
   g_assert_error (v.yield_error, FS_ERROR, FS_ERROR_CLOSED);
   g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
 
   g_clear_error (&v.yield_error);
   g_object_unref (bg);
-  g_assert_cmpint (v.user_data_freed, ==, 1);
+  value_source_finish (&v);
 }
 
 /* Properties and names. */
@@ -2066,7 +2271,7 @@ test_os_thread_name (void)
   g_assert_cmpuint (count_threads_with_comm ("bg-os-name-and-more"), ==, 0);
 
   g_object_unref (bg);
-  g_assert_cmpint (s->user_data_freed, ==, 1);
+  wait_user_data_gone (s);
   stream_free (s);
 }
 
@@ -2079,6 +2284,8 @@ main (int   argc,
   g_test_add_func ("/background-generator/items-in-order", test_items_in_order);
   g_test_add_func ("/background-generator/untaken-items-freed", test_untaken_items_freed);
   g_test_add_func ("/background-generator/null-is-an-item", test_null_is_an_item);
+  g_test_add_func ("/background-generator/pointer-stream-as-values", test_pointer_stream_as_values);
+  g_test_add_func ("/background-generator/next-timeout", test_next_timeout);
   g_test_add_data_func ("/background-generator/bound-is-exact/1", GUINT_TO_POINTER (1), test_bound_is_exact);
   g_test_add_data_func ("/background-generator/bound-is-exact/3", GUINT_TO_POINTER (3), test_bound_is_exact);
   g_test_add_data_func ("/background-generator/bound-is-exact/64", GUINT_TO_POINTER (64), test_bound_is_exact);

@@ -82,7 +82,7 @@ test_start_twice (void)
   g_assert_false (fs_multi_thread_start (group, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_BUSY);
   g_clear_error (&error);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 }
 
@@ -93,11 +93,11 @@ test_join_before_start (void)
   g_autoptr(FsThread) thread = fs_thread_new ("early", noop_target, NULL, NULL);
   g_autoptr(GError) error = NULL;
 
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
-  g_assert_false (fs_thread_join (thread, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
+  /* A status, not an error. */
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 }
 
 static gboolean
@@ -108,9 +108,10 @@ join_own_group (FsThread  *thread,
   FsMultiThread **group = data;
   g_autoptr(GError) local_error = NULL;
 
-  g_assert_false (fs_multi_thread_join (*group, NULL, &local_error));
-  g_assert_error (local_error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK);
-  g_assert_false (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (*group, -1, NULL, &local_error), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_no_error (local_error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &local_error), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_no_error (local_error);
   return TRUE;
 }
 
@@ -122,7 +123,7 @@ test_join_from_inside (void)
 
   group = fs_multi_thread_new ("inside", 2, join_own_group, &group, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_object_unref (group);
 }
@@ -133,8 +134,11 @@ test_close_twice (void)
   g_autoptr(FsBackgroundGenerator) bg = NULL;
 
   bg = fs_background_generator_new (1, "close-twice", noop_generator, NULL, NULL, NULL);
-  fs_background_generator_close (bg);
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  /* Closing again closes nothing more; the producer is done, so even a
+   * close that does not wait says so. */
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_background_generator_close (bg, 0, NULL), ==, FS_WAIT_OK);
   g_assert_true (fs_background_generator_is_closed (bg));
 }
 
@@ -146,9 +150,10 @@ test_next_after_close (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "next-after-close", noop_generator, NULL, NULL, NULL);
-  fs_background_generator_close (bg);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  /* A status, not an error. */
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+  g_assert_no_error (error);
   g_assert_null (item);
 }
 
@@ -179,7 +184,7 @@ test_false_without_error (void)
 
   group = fs_multi_thread_new ("mute", 1, false_without_error, NULL, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, FS_ERROR, FS_ERROR_FAILED);
 }
 
@@ -191,11 +196,12 @@ test_generator_yields_nothing (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "empty", noop_generator, NULL, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   /* The end is seen again by every later call. */
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+  g_assert_null (item);
 }
 
 static gboolean
@@ -215,11 +221,12 @@ test_generator_fails_at_once (void)
   gpointer item = NULL;
 
   bg = fs_background_generator_new (1, "fails-at-once", fail_at_once, NULL, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 99);
   g_clear_error (&error);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 99);
+  g_assert_null (item);
 }
 
 static void
@@ -230,7 +237,7 @@ test_null_self (void)
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_THREAD*");
-  g_assert_false (fs_thread_join (NULL, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (NULL, -1, NULL, NULL), ==, FS_WAIT_NOT_STARTED);
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_MULTI_THREAD*");
@@ -238,7 +245,7 @@ test_null_self (void)
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*");
-  g_assert_false (fs_background_generator_next (NULL, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (NULL, NULL, -1, NULL, NULL), ==, FS_WAIT_CLOSED);
   g_test_assert_expected_messages ();
 
   EXPECT_CRITICAL ("*FS_IS_ERROR_STATE*");
@@ -273,12 +280,17 @@ static void
 test_values_api_on_pointer_stream (void)
 {
   g_autoptr(FsBackgroundGenerator) bg = NULL;
+  g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
 
+  /* Since 0.2 not a misuse: an item comes as a G_TYPE_POINTER value, and
+   * the end as a status. */
   bg = fs_background_generator_new (1, "pointers", noop_generator, NULL, NULL, NULL);
-  EXPECT_CRITICAL ("*self->values*");
-  g_assert_false (fs_background_generator_next_value (bg, &value, NULL, NULL));
-  g_test_assert_expected_messages ();
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_END);
+  g_assert_no_error (error);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
+  g_assert_null (g_value_get_object (&value));
+  g_value_unset (&value);
 }
 
 /* Every method, given NULL or an object of another type. */
@@ -301,10 +313,9 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_null (fs_thread_get_error_state (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_is_alive (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", fs_thread_cancel (NULL));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_join_timeout (NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_wait (NULL, 0)));
+  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_cmpint (fs_thread_join (NULL, 0, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_THREAD*", fs_thread_join_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_join_finish (NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_cmpint (fs_thread_join_finish (NULL, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_get_has_error (NULL)));
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_check_and_raise_error (NULL, NULL)));
 
@@ -315,11 +326,9 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_completed (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_is_alive (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", fs_multi_thread_cancel (NULL));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join (NULL, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join_timeout (NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_wait (NULL, 0)));
+  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_cmpint (fs_multi_thread_join (NULL, 0, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", fs_multi_thread_join_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_join_finish (NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_cmpint (fs_multi_thread_join_finish (NULL, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_get_has_error (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_null (fs_multi_thread_dup_errors (NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_check_and_raise_error (NULL, NULL)));
@@ -327,14 +336,12 @@ test_null_self_everywhere (void)
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_get_name (NULL)));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpuint (fs_background_generator_get_prefetch (NULL), ==, 0));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_get_thread (NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_timeout (NULL, NULL, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value (NULL, &value, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value_timeout (NULL, &value, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_try_next_value (NULL, &value, 0, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next (NULL, NULL, 0, NULL, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, -1, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_next_value (NULL, 0, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", fs_background_generator_next_async (NULL, NULL, NULL, NULL));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_finish (NULL, NULL, NULL, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_false (fs_background_generator_next_value_finish (NULL, NULL, &value, NULL)));
-  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", fs_background_generator_close (NULL));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_null (fs_background_generator_next_finish_full (NULL, NULL, NULL, NULL)));
+  CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_cmpint (fs_background_generator_close (NULL, -1, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*", g_assert_true (fs_background_generator_is_closed (NULL)));
   g_assert_false (G_IS_VALUE (&value));
 
@@ -363,7 +370,7 @@ test_wrong_type_self (void)
   CHECK_CRITICAL ("*FS_IS_THREAD*", g_assert_false (fs_thread_start ((FsThread *) state, NULL)));
   CHECK_CRITICAL ("*FS_IS_MULTI_THREAD*", g_assert_false (fs_multi_thread_start ((FsMultiThread *) state, NULL)));
   CHECK_CRITICAL ("*FS_IS_BACKGROUND_GENERATOR*",
-                  g_assert_false (fs_background_generator_next ((FsBackgroundGenerator *) state, NULL, NULL, NULL)));
+                  g_assert_cmpint (fs_background_generator_next ((FsBackgroundGenerator *) state, NULL, -1, NULL, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*FS_IS_GENERATOR*", g_assert_false (fs_generator_yield ((FsGenerator *) state, NULL, NULL)));
   CHECK_CRITICAL ("*FS_IS_ERROR_STATE*", fs_error_state_clear ((FsErrorState *) thread));
   CHECK_CRITICAL ("*FS_IS_LOADED_FILE*", g_assert_null (fs_loaded_file_get_file ((FsLoadedFile *) state)));
@@ -414,39 +421,44 @@ test_error_preset_everywhere (void)
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_start (group, &error)));
   g_assert_true (fs_thread_start (thread, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join (thread, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join_timeout (thread, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_check_and_raise_error (thread, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join (group, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join_timeout (group, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_check_and_raise_error (group, &error)));
 
   fs_thread_join_async (thread, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_thread_join_finish (thread, p.result, &error)));
-  g_assert_true (fs_thread_join_finish (thread, p.result, NULL));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_thread_join_finish (thread, p.result, &error), ==, FS_WAIT_NOT_STARTED));
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
   p.done = FALSE;
   fs_multi_thread_join_async (group, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_multi_thread_join_finish (group, p.result, &error)));
-  g_assert_true (fs_multi_thread_join_finish (group, p.result, NULL));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, &error), ==, FS_WAIT_NOT_STARTED));
+  g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_OK);
   g_clear_object (&p.result);
 
   bg = fs_background_generator_new_for_values (1, "preset-values", yield_one_value, NULL, NULL);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next (bg, NULL, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_timeout (bg, NULL, -1, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value (bg, &value, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value_timeout (bg, &value, -1, NULL, &error)));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next (bg, NULL, 0, NULL, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_cmpint (fs_background_generator_next_value (bg, 0, NULL, &value, &error), ==, FS_WAIT_CLOSED));
   g_assert_false (G_IS_VALUE (&value));
   p.done = FALSE;
   fs_background_generator_next_async (bg, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_finish (bg, p.result, NULL, &error)));
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_background_generator_next_value_finish (bg, p.result, &value, &error)));
-  g_assert_true (fs_background_generator_next_value_finish (bg, p.result, &value, NULL));
-  g_assert_cmpint (g_value_get_int (&value), ==, 7);
-  g_value_unset (&value);
+  CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_null (fs_background_generator_next_finish_full (bg, p.result, NULL, &error)));
+  {
+    /* Refused before taking anything: the item is still there for a
+     * proper call. */
+    FsWaitStatus status = FS_WAIT_FAILED;
+    GValue *got = fs_background_generator_next_finish_full (bg, p.result, &status, NULL);
+
+    g_assert_cmpint (status, ==, FS_WAIT_OK);
+    g_assert_nonnull (got);
+    g_assert_cmpint (g_value_get_int (got), ==, 7);
+    g_boxed_free (G_TYPE_VALUE, got);
+  }
   g_clear_object (&p.result);
 
   CHECK_CRITICAL ("*error == NULL || *error == NULL*", g_assert_false (fs_error_state_re_raise (state, &error)));
@@ -471,20 +483,32 @@ test_bad_cancellable (void)
   g_assert_true (fs_multi_thread_start (group, NULL));
   bg = fs_background_generator_new_for_values (1, "bad-cancellable", yield_one_value, NULL, NULL);
 
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_thread_join (thread, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_thread_join_timeout (thread, 0, bad, NULL)));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_thread_join (thread, -1, bad, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_thread_join (thread, 0, bad, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_thread_join_async (thread, bad, NULL, NULL));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_multi_thread_join (group, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_multi_thread_join_timeout (group, 0, bad, NULL)));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_multi_thread_join (group, -1, bad, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_multi_thread_join (group, 0, bad, NULL), ==, FS_WAIT_NOT_STARTED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_multi_thread_join_async (group, bad, NULL, NULL));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next (bg, NULL, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_timeout (bg, NULL, 0, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value (bg, &value, bad, NULL)));
-  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_false (fs_background_generator_next_value_timeout (bg, &value, 0, bad, NULL)));
+  /* A timeout below -1 is a programmer error too. */
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_thread_join (thread, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_multi_thread_join (group, -2, NULL, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, bad, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next (bg, NULL, 0, bad, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next_value (bg, -1, bad, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_next_value (bg, 0, bad, &value, NULL), ==, FS_WAIT_CLOSED));
   CHECK_CRITICAL ("*G_IS_CANCELLABLE*", fs_background_generator_next_async (bg, bad, NULL, NULL));
+  CHECK_CRITICAL ("*G_IS_CANCELLABLE*", g_assert_cmpint (fs_background_generator_close (bg, -1, bad), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_next (bg, NULL, -2, NULL, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_next_value (bg, G_MININT64, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*timeout_usec >= -1*", g_assert_cmpint (fs_background_generator_close (bg, -2, NULL), ==, FS_WAIT_CLOSED));
+  /* None of it closed the stream or took its item. */
+  g_assert_false (fs_background_generator_is_closed (bg));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (g_value_get_int (&value), ==, 7);
+  g_value_unset (&value);
 
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 }
 
 /* A result that is not this object's, or not of this call. */
@@ -508,20 +532,33 @@ test_finish_foreign_result (void)
   fs_test_iterate_until (&p.done);
 
   /* Another object's result. */
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_thread_join_finish (other, p.result, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_multi_thread_join_finish (group, p.result, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_finish (bg, p.result, NULL, NULL)));
-  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_false (fs_background_generator_next_value_finish (values, p.result, &value, NULL)));
-  g_assert_true (fs_thread_join_finish (thread, p.result, NULL));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_thread_join_finish (other, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (bg, p.result, NULL, NULL)));
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (values, p.result, NULL, NULL)));
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, NULL), ==, FS_WAIT_OK);
+  g_clear_object (&p.result);
+
+  /* Another generator's result. */
+  p.done = FALSE;
+  fs_background_generator_next_async (bg, NULL, keep_result, &p);
+  fs_test_iterate_until (&p.done);
+  CHECK_CRITICAL ("*g_task_is_valid*", g_assert_null (fs_background_generator_next_finish_full (values, p.result, NULL, NULL)));
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish_full (bg, p.result, &status, NULL));
+    g_assert_cmpint (status, ==, FS_WAIT_END);
+  }
   g_clear_object (&p.result);
 
   /* This object's, but of another call. */
   g_task_return_boolean (untagged_group, TRUE);
   g_task_return_boolean (untagged_thread, TRUE);
   g_task_return_boolean (untagged_bg, TRUE);
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL)));
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL)));
-  CHECK_CRITICAL ("*source_tag*", g_assert_false (fs_background_generator_next_value_finish (values, G_ASYNC_RESULT (untagged_bg), &value, NULL)));
+  CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_multi_thread_join_finish (group, G_ASYNC_RESULT (untagged_group), NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*source_tag*", g_assert_cmpint (fs_thread_join_finish (thread, G_ASYNC_RESULT (untagged_thread), NULL), ==, FS_WAIT_NOT_STARTED));
+  CHECK_CRITICAL ("*source_tag*", g_assert_null (fs_background_generator_next_finish_full (values, G_ASYNC_RESULT (untagged_bg), NULL, NULL)));
   g_assert_false (G_IS_VALUE (&value));
 }
 
@@ -538,26 +575,40 @@ test_value_misuse (void)
   values = fs_background_generator_new_for_values (1, "value-misuse", yield_one_value, NULL, NULL);
   pointers = fs_background_generator_new (1, "pointer-misuse", noop_generator, NULL, NULL, NULL);
 
-  /* A value already holding something would be overwritten: refused. */
+  /* A value already holding something would be overwritten: refused,
+   * and nothing is taken. */
   g_value_init (&value, G_TYPE_STRING);
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value (values, &value, NULL, NULL)));
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value_timeout (values, &value, 0, NULL, NULL)));
+  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_cmpint (fs_background_generator_next_value (values, -1, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_cmpint (fs_background_generator_next_value (values, 0, NULL, &value, NULL), ==, FS_WAIT_CLOSED));
+  g_assert_true (G_VALUE_HOLDS_STRING (&value));
+  g_value_unset (&value);
   fs_background_generator_next_async (values, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*!G_IS_VALUE (value)*", g_assert_false (fs_background_generator_next_value_finish (values, p.result, &value, NULL)));
-  g_value_unset (&value);
-  g_assert_true (fs_background_generator_next_value_finish (values, p.result, &value, NULL));
-  g_value_unset (&value);
+  {
+    FsWaitStatus status = FS_WAIT_FAILED;
+    GValue *got = fs_background_generator_next_finish_full (values, p.result, &status, NULL);
+
+    g_assert_cmpint (status, ==, FS_WAIT_OK);
+    g_assert_nonnull (got);
+    g_assert_cmpint (g_value_get_int (got), ==, 7);
+    g_boxed_free (G_TYPE_VALUE, got);
+  }
   g_clear_object (&p.result);
 
-  /* The value calls on a stream of pointers. */
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_next_value_timeout (pointers, &value, 0, NULL, NULL)));
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_try_next_value (pointers, &value, 0, NULL, NULL)));
+  /* The value calls on a stream of pointers: no misuse since 0.2, an
+   * item would come as a G_TYPE_POINTER value. */
+  g_assert_cmpint (fs_background_generator_next_value (pointers, -1, NULL, &value, NULL), ==, FS_WAIT_END);
+  g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
+  g_value_unset (&value);
   p.done = FALSE;
   fs_background_generator_next_async (pointers, NULL, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  CHECK_CRITICAL ("*self->values*", g_assert_false (fs_background_generator_next_value_finish (pointers, p.result, &value, NULL)));
-  g_assert_false (fs_background_generator_next_finish (pointers, p.result, NULL, NULL));
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish_full (pointers, p.result, &status, NULL));
+    g_assert_cmpint (status, ==, FS_WAIT_END);
+  }
   g_clear_object (&p.result);
   g_assert_false (G_IS_VALUE (&value));
 }
@@ -598,7 +649,7 @@ test_generator_misuse (void)
   /* Kept past the end of its function: a yield is a bug of the generator,
    * the item is freed, and the stream says it is over. */
   bg = fs_background_generator_new (1, "kept", keep_generator, &k, NULL, NULL);
-  g_assert_false (fs_background_generator_next (bg, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, NULL), ==, FS_WAIT_END);
   CHECK_CRITICAL ("*yielded after its generator function returned*",
                   g_assert_false (fs_generator_yield (k.kept, NULL, &error)));
   g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
@@ -609,7 +660,7 @@ test_generator_misuse (void)
   CHECK_CRITICAL ("*self->values*", g_assert_false (fs_generator_yield_value (k.kept, &value, NULL)));
   g_clear_object (&bg);
   bg = fs_background_generator_new_for_values (1, "kept-values", keep_generator, &kv, NULL);
-  g_assert_false (fs_background_generator_next_value (bg, NULL, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, NULL), ==, FS_WAIT_END);
   CHECK_CRITICAL ("*G_IS_VALUE (value)*", g_assert_false (fs_generator_yield_value (kv.kept, &unset, NULL)));
   CHECK_CRITICAL ("*G_IS_VALUE (value)*", g_assert_false (fs_generator_yield_value (kv.kept, NULL, NULL)));
 
@@ -621,7 +672,7 @@ test_generator_misuse (void)
   g_clear_error (&error);
 
   /* After the close, a yield is refused without a critical. */
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
   g_assert_false (fs_generator_yield_value (kv.kept, &value, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
 
@@ -650,7 +701,7 @@ test_files_bad (void)
 
   /* No files: an empty stream. */
   bg = fs_background_generator_new_for_files (NULL, 0, 1);
-  g_assert_false (fs_background_generator_next_value (bg, NULL, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_clear_object (&bg);
 
@@ -658,7 +709,7 @@ test_files_bad (void)
    * loaded file holds the error. */
   files[1] = dir;
   bg = fs_background_generator_new_for_files (files, 2, 1);
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
   loaded = g_value_get_object (&value);
   contents = fs_loaded_file_get_contents (loaded, &error);
   g_assert_null (contents);
@@ -668,7 +719,7 @@ test_files_bad (void)
   g_clear_error (&error);
   g_value_unset (&value);
 
-  g_assert_true (fs_background_generator_next_value (bg, &value, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (bg, -1, NULL, &value, &error), ==, FS_WAIT_OK);
   contents = fs_loaded_file_get_contents (g_value_get_object (&value), &error);
   g_assert_null (contents);
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_REGULAR_FILE);
@@ -733,63 +784,78 @@ test_waits_stopped (void)
   g_assert_true (fs_thread_start (thread, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
 
-  /* A timeout of 0 answers at once. */
-  g_assert_false (fs_thread_join_timeout (thread, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_multi_thread_join_timeout (group, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_thread_wait (thread, 0));
-  g_assert_false (fs_multi_thread_wait (group, 0));
+  /* A timeout of 0 answers at once, with a status and no error. */
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
 
   /* A cancelled cancellable stops the wait, not the thread. */
-  g_assert_false (fs_thread_join (thread, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
-  g_assert_false (fs_multi_thread_join (group, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join (thread, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   fs_thread_join_async (thread, cancelled, join_cb, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_thread_join_finish (thread, p.result, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join_finish (thread, p.result, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_clear_object (&p.result);
   p.done = FALSE;
   fs_multi_thread_join_async (group, cancelled, join_cb, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_multi_thread_join_finish (group, p.result, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join_finish (group, p.result, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_clear_object (&p.result);
   g_assert_true (fs_thread_is_alive (thread));
 
   fs_test_gate_open (&gate);
   fs_thread_cancel (thread);
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   /* The same for the next item. */
   bg = fs_background_generator_new (1, "stopped-next", hold_until_released, &held, NULL, NULL);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-  g_assert_false (fs_background_generator_next (bg, &item, cancelled, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, cancelled, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   p.done = FALSE;
   fs_background_generator_next_async (bg, cancelled, keep_result, &p);
   fs_test_iterate_until (&p.done);
-  g_assert_false (fs_background_generator_next_finish (bg, p.result, &item, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  {
+    FsWaitStatus status = FS_WAIT_OK;
+
+    g_assert_null (fs_background_generator_next_finish_full (bg, p.result, &status, &error));
+    g_assert_cmpint (status, ==, FS_WAIT_CANCELLED);
+    g_assert_no_error (error);
+  }
   g_clear_object (&p.result);
   g_assert_null (item);
   fs_test_gate_open (&held);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+
+  /* And for the close's wait for its producer, which here does not look
+   * at its cancellable: the stream is closed all the same. */
+  {
+    g_autoptr(FsBackgroundGenerator) held_bg = NULL;
+    FsTestGate held_too;
+
+    fs_test_gate_init (&held_too);
+    held_bg = fs_background_generator_new (1, "stopped-close", hold_until_released, &held_too,
+                                           NULL, NULL);
+    g_assert_cmpint (fs_background_generator_close (held_bg, 0, NULL), ==, FS_WAIT_TIMED_OUT);
+    g_assert_true (fs_background_generator_is_closed (held_bg));
+    g_assert_cmpint (fs_background_generator_close (held_bg, 1000, NULL), ==, FS_WAIT_TIMED_OUT);
+    g_assert_cmpint (fs_background_generator_close (held_bg, -1, cancelled), ==, FS_WAIT_CANCELLED);
+    g_assert_cmpint (fs_background_generator_next (held_bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+    g_assert_no_error (error);
+    fs_test_gate_open (&held_too);
+    g_assert_cmpint (fs_background_generator_close (held_bg, -1, NULL), ==, FS_WAIT_OK);
+    g_clear_object (&held_bg);
+    fs_test_gate_clear (&held_too);
+  }
 
   fs_test_gate_clear (&gate);
   fs_test_gate_clear (&held);
@@ -802,10 +868,15 @@ wait_on_self (FsThread  *thread,
 {
   FsMultiThread **group = data;
 
-  /* A wait on oneself would never end: it says no at once. */
-  g_assert_false (fs_thread_wait (thread, -1));
+  /* A wait on oneself would never end: it says so at once, whatever the
+   * bound, and synchronously or not. */
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
   if (*group != NULL)
-    g_assert_false (fs_multi_thread_wait (*group, -1));
+    {
+      g_assert_cmpint (fs_multi_thread_join (*group, -1, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+      g_assert_cmpint (fs_multi_thread_join (*group, 0, NULL, NULL), ==, FS_WAIT_WOULD_DEADLOCK);
+    }
   return TRUE;
 }
 
@@ -817,11 +888,11 @@ test_wait_on_self (void)
   g_autoptr(FsThread) thread = fs_thread_new ("wait-self", wait_on_self, &none, NULL);
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   group = fs_multi_thread_new ("wait-self", 2, wait_on_self, &group, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
   g_object_unref (group);
 }
 
@@ -832,40 +903,65 @@ test_thread_start_finished_unjoined (void)
   g_autoptr(GError) error = NULL;
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_wait (thread, -1));
+  while (fs_thread_is_alive (thread))
+    g_thread_yield ();
   g_assert_false (fs_thread_start (thread, &error));
   g_assert_error (error, FS_ERROR, FS_ERROR_BUSY);
   g_clear_error (&error);
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
   /* Joined: it may run again. */
   g_assert_true (fs_thread_start (thread, &error));
-  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 }
 
+/* Objects made with g_object_new() (as GJS's `new Fs.Thread()` does):
+ * usable, or criticals and harmless returns, never a crash. */
+
 static void
-test_try_next_value_error_preset (void)
+test_g_object_new (void)
 {
-  g_autoptr(FsBackgroundGenerator) bg = NULL;
-  g_autoptr(GError) error = g_error_new_literal (TEST_ERROR, 1, "already here");
+  g_autoptr(GError) error = NULL;
+  g_autoptr(FsThread) thread = g_object_new (FS_TYPE_THREAD, NULL);
+  g_autoptr(FsMultiThread) group = g_object_new (FS_TYPE_MULTI_THREAD, NULL);
+  g_autoptr(FsErrorState) state = g_object_new (FS_TYPE_ERROR_STATE, NULL);
+  g_autoptr(FsGenerator) gen = g_object_new (FS_TYPE_GENERATOR, NULL);
+  g_autoptr(GPtrArray) errors = NULL;
   GValue value = G_VALUE_INIT;
-  gboolean timed_out = TRUE;
 
-  /* A programmer error like everywhere else: refused before taking
-   * anything, and the error is left alone. */
-  bg = fs_background_generator_new_for_values (1, "try-preset", yield_one_value, NULL, NULL);
-  CHECK_CRITICAL ("*error == NULL || *error == NULL*",
-                  g_assert_false (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error)));
-  g_assert_error (error, TEST_ERROR, 1);
-  g_assert_false (G_IS_VALUE (&value));
-
-  /* The item is still there for a proper call. */
-  g_clear_error (&error);
-  g_assert_true (fs_background_generator_try_next_value (bg, &value, -1, &timed_out, &error));
+  /* A thread and a group with no target run nothing, and succeed. */
+  g_assert_true (fs_thread_start (thread, &error));
   g_assert_no_error (error);
-  g_assert_false (timed_out);
-  g_assert_cmpint (g_value_get_int (&value), ==, 7);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_true (fs_multi_thread_start (group, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_cmpuint (fs_multi_thread_get_thread_count (group), ==, 1);
+
+  /* An error state as fs_error_state_new() makes it. */
+  g_assert_false (fs_error_state_get_has_error (state));
+  g_assert_true (fs_error_state_re_raise (state, &error));
+  error = g_error_new_literal (TEST_ERROR, 3, "kept");
+  fs_error_state_set (state, error);
+  g_clear_error (&error);
+  g_assert_false (fs_error_state_re_raise (state, &error));
+  g_assert_error (error, TEST_ERROR, 3);
+  g_clear_error (&error);
+  errors = fs_error_state_dup_errors (state);
+  g_assert_cmpuint (errors->len, ==, 1);
+
+  /* A generator belongs to a background generator: alone it has no
+   * stream, and says so. */
+  CHECK_CRITICAL ("*queue*", g_assert_false (fs_generator_yield (gen, NULL, &error)));
+  g_assert_no_error (error);
+  g_value_init (&value, G_TYPE_INT);
+  CHECK_CRITICAL ("*queue*", g_assert_false (fs_generator_yield_value (gen, &value, &error)));
+  g_assert_no_error (error);
   g_value_unset (&value);
+  CHECK_CRITICAL ("*queue*", g_assert_true (fs_generator_is_closed (gen)));
+  (void) fs_generator_get_cancellable (gen);
 }
 
 int
@@ -901,7 +997,7 @@ main (int   argc,
   g_test_add_func ("/bad-input/waits-stopped", test_waits_stopped);
   g_test_add_func ("/bad-input/wait-on-self", test_wait_on_self);
   g_test_add_func ("/bad-input/start-finished-unjoined", test_thread_start_finished_unjoined);
-  g_test_add_func ("/bad-input/try-next-value-error-preset", test_try_next_value_error_preset);
+  g_test_add_func ("/bad-input/g-object-new", test_g_object_new);
 
   return g_test_run ();
 }

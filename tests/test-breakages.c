@@ -75,11 +75,17 @@ test_early_exit_leaks_producer (void)
     {
       bg = fs_background_generator_new (2, "early-exit", infinite, &t,
                                         tally_user_data_free, tally_item_free);
-      g_assert_true (fs_background_generator_next (bg, &item, NULL, NULL));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, NULL), ==, FS_WAIT_OK);
       tally_item_free (item);
 
-      /* Drop it mid-stream: the producer is woken, stopped and joined. */
+      /* Drop it mid-stream: the producer is woken and stopped, and its
+       * thread goes away on its own (the unref does not wait for it). */
       g_object_unref (bg);
+      /* Until the producer has let go of the tally (it frees its data as
+       * it ends): an atomic read, which also orders its last write before
+       * whatever uses this stack next. */
+      while (g_atomic_int_get (&t.user_data_freed) < (gint) round + 1)
+        g_thread_yield ();
       fs_test_assert_threads_settle (before);
     }
 
@@ -108,16 +114,18 @@ test_in_band_sentinels (void)
   g_autoptr(FsBackgroundGenerator) bg = NULL;
   g_autoptr(GError) error = NULL;
   const char *expected[] = { NULL, "EOF", "", "after" };
+  FsWaitStatus status;
   gpointer item;
   guint n = 0;
 
   bg = fs_background_generator_new (1, "sentinels", yield_sentinels, NULL, NULL, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       g_assert_cmpuint (n, <, G_N_ELEMENTS (expected));
       g_assert_cmpstr (item, ==, expected[n]);
       n++;
     }
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (n, ==, G_N_ELEMENTS (expected));
 }
@@ -149,15 +157,17 @@ test_items_lost_on_error (void)
   FailAfter f = { 5 };
   g_autoptr(FsBackgroundGenerator) bg = NULL;
   g_autoptr(GError) error = NULL;
+  FsWaitStatus status;
   gpointer item;
   guint n = 0;
 
   /* A prefetch larger than the item count: all five are queued before the
    * error is, and all five must still come out first. */
   bg = fs_background_generator_new (16, "lossy", yield_then_fail, &f, NULL, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, ++n);
 
+  g_assert_cmpint (status, ==, FS_WAIT_FAILED);
   g_assert_cmpuint (n, ==, 5);
   g_assert_error (error, TEST_ERROR, 7);
 }
@@ -173,13 +183,15 @@ test_lost_error_race (void)
     {
       g_autoptr(FsBackgroundGenerator) bg = NULL;
       g_autoptr(GError) error = NULL;
+      FsWaitStatus status;
       gpointer item;
       guint n = 0;
 
       bg = fs_background_generator_new (1 + round % 3, "race", yield_then_fail, &f, NULL, NULL);
-      while (fs_background_generator_next (bg, &item, NULL, &error))
+      while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
         n++;
 
+      g_assert_cmpint (status, ==, FS_WAIT_FAILED);
       g_assert_cmpuint (n, ==, 1);
       g_assert_error (error, TEST_ERROR, 7);
     }
@@ -229,27 +241,29 @@ test_sticky_global_errors (void)
 
   failing = fs_thread_new ("failing", fail_now, NULL, NULL);
   g_assert_true (fs_thread_start (failing, NULL));
-  g_assert_false (fs_thread_join (failing, NULL, &error));
+  g_assert_cmpint (fs_thread_join (failing, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 5);
   g_clear_error (&error);
 
   /* Unrelated objects, before and after the failure, do not raise it. */
   other = fs_thread_new ("other", succeed, NULL, NULL);
   g_assert_true (fs_thread_start (other, NULL));
-  g_assert_true (fs_thread_join (other, NULL, &error));
+  g_assert_cmpint (fs_thread_join (other, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_true (fs_thread_check_and_raise_error (other, &error));
 
   group = fs_multi_thread_new ("others", 3, succeed, NULL, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_true (fs_multi_thread_check_and_raise_error (group, &error));
   g_assert_false (fs_multi_thread_get_has_error (group));
 
   bg = fs_background_generator_new (1, "other-gen", yield_three, NULL, NULL, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while (fs_background_generator_next (bg, &item, -1, NULL, &error) == FS_WAIT_OK)
     n++;
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (n, ==, 3);
 
@@ -314,7 +328,7 @@ test_join_stops_at_first_failure (void)
 
   group = fs_multi_thread_new ("siblings", 4, one_fails_others_wait, &s, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
 
   /* Every thread ran to its end and was joined... */
   g_assert_cmpint (s.finished, ==, 4);
@@ -351,8 +365,8 @@ test_silent_failure_hangs_consumer (void)
   gpointer item;
 
   bg = fs_background_generator_new (1, "silent", fail_without_error, NULL, NULL, NULL);
-  g_assert_true (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, FS_ERROR, FS_ERROR_FAILED);
   g_assert_nonnull (strstr (error->message, "silent"));
 }
@@ -413,27 +427,24 @@ test_join_cannot_be_bounded (void)
   group = fs_multi_thread_new ("bounded", 2, wait_for_gate, &gate, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
 
-  g_assert_false (fs_multi_thread_join_timeout (group, 1000, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
+  /* How the wait ended is a status, never an error of the work's. */
+  g_assert_cmpint (fs_multi_thread_join (group, 1000, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_multi_thread_join (group, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
 
   g_cancellable_cancel (cancellable);
-  g_assert_false (fs_multi_thread_join (group, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
 
   g_assert_true (fs_multi_thread_is_alive (group));
 
-  /* A wait that neither joins nor raises, for waiting in slices. */
-  g_assert_false (fs_multi_thread_wait (group, 0));
-  g_assert_false (fs_multi_thread_wait (group, 1000));
-
   fs_test_gate_open (&gate);
-  g_assert_true (fs_multi_thread_wait (group, -1));
-  g_assert_true (fs_multi_thread_completed (group));
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
-  g_assert_true (fs_multi_thread_wait (group, 0));
+  g_assert_true (fs_multi_thread_completed (group));
+  g_assert_cmpint (fs_multi_thread_join (group, 0, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
   fs_test_gate_clear (&gate);
 }
 
@@ -451,62 +462,62 @@ test_next_cannot_be_bounded (void)
   fs_test_gate_init (&gate);
   bg = fs_background_generator_new (1, "held", yield_after_gate, &gate, NULL, NULL);
 
-  /* The generator is held: the bounded waits end, the stream goes on. */
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, 1000, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
+  /* The generator is held: the bounded waits end, with a status and no
+   * error, and the stream goes on. */
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 1000, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
   g_cancellable_cancel (cancellable);
-  g_assert_false (fs_background_generator_next (bg, &item, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
+  g_assert_null (item);
 
   fs_test_gate_open (&gate);
-  g_assert_true (fs_background_generator_next_timeout (bg, &item, -1, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_cmpuint (GPOINTER_TO_UINT (item), ==, 1);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, -1, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   fs_test_gate_clear (&gate);
 
   /* The same for a stream of values, as bindings use it. */
   values = fs_background_generator_new_for_values (1, "values", yield_nothing, NULL, NULL);
-  g_assert_false (fs_background_generator_next_value_timeout (values, &value, 0, NULL, &error));
-  if (error != NULL)
-    g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
+  {
+    FsWaitStatus status = fs_background_generator_next_value (values, 0, NULL, &value, &error);
+
+    /* The producer may have returned already, or not. */
+    g_assert_true (status == FS_WAIT_TIMED_OUT || status == FS_WAIT_END);
+  }
+  g_assert_no_error (error);
   g_value_unset (&value);
-  g_assert_false (fs_background_generator_next_value_timeout (values, &value, -1, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next_value (values, -1, NULL, &value, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
   /* At the end the value holds a NULL object, which bindings can read. */
   g_assert_true (G_VALUE_HOLDS_OBJECT (&value));
   g_assert_null (g_value_get_object (&value));
   g_value_unset (&value);
 
-  /* The binding-friendly variant reports a timeout without an error. */
+  /* The call bindings use tells a timeout from the end by its status,
+   * never by an error. */
   {
     g_autoptr(FsBackgroundGenerator) held = NULL;
     FsTestGate hold;
-    gboolean timed_out = FALSE;
 
     fs_test_gate_init (&hold);
     held = fs_background_generator_new_for_values (1, "held-values", yield_value_after_gate, &hold, NULL);
-    g_assert_false (fs_background_generator_try_next_value (held, &value, 1000, &timed_out, &error));
+    g_assert_cmpint (fs_background_generator_next_value (held, 1000, NULL, &value, &error), ==, FS_WAIT_TIMED_OUT);
     g_assert_no_error (error);
-    g_assert_true (timed_out);
     g_value_unset (&value);
 
     fs_test_gate_open (&hold);
-    g_assert_true (fs_background_generator_try_next_value (held, &value, -1, &timed_out, &error));
+    g_assert_cmpint (fs_background_generator_next_value (held, -1, NULL, &value, &error), ==, FS_WAIT_OK);
     g_assert_no_error (error);
-    g_assert_false (timed_out);
     g_assert_cmpint (g_value_get_int (&value), ==, 42);
     g_value_unset (&value);
 
-    g_assert_false (fs_background_generator_try_next_value (held, &value, -1, &timed_out, &error));
+    g_assert_cmpint (fs_background_generator_next_value (held, -1, NULL, &value, &error), ==, FS_WAIT_END);
     g_assert_no_error (error);
-    g_assert_false (timed_out);
     g_value_unset (&value);
-    fs_background_generator_close (held);
+    g_assert_cmpint (fs_background_generator_close (held, -1, NULL), ==, FS_WAIT_OK);
     fs_test_gate_clear (&hold);
   }
 }
@@ -537,15 +548,16 @@ consume_all (gpointer data)
 {
   Consumer *c = data;
   g_autoptr(GError) error = NULL;
+  FsWaitStatus status;
   gpointer item;
 
-  while (fs_background_generator_next (c->bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (c->bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       c->sum += GPOINTER_TO_UINT (item);
       c->count++;
     }
   g_assert_no_error (error);
-  c->saw_end = TRUE;
+  c->saw_end = status == FS_WAIT_END;
   return NULL;
 }
 
@@ -621,7 +633,7 @@ test_no_way_to_stop_workers (void)
 
   group = fs_multi_thread_new ("fail-fast", 4, work_until_cancelled, &w, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 3);
   g_assert_cmpint (w.stopped_early, ==, 3);
   g_assert_true (g_cancellable_is_cancelled (fs_multi_thread_get_cancellable (group)));

@@ -18,6 +18,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <glib-unix.h>
 #include <fsthread.h>
 
 #include "fs-test-util.h"
@@ -352,16 +353,15 @@ test_create_fails_thread (void)
   g_assert_nonnull (strstr (error->message, "no-room"));
   g_clear_error (&error);
   g_assert_false (fs_thread_is_alive (thread));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 
   /* A refused start leaves the thread as new: it starts once there is
    * room. */
   unlimit_threads ();
   g_assert_true (fs_thread_start (thread, &error));
   g_assert_no_error (error);
-  g_assert_true (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   g_object_unref (thread);
@@ -390,8 +390,9 @@ stall_then_ask_group (FsThread  *thread,
   {
     g_autoptr(GError) local_error = NULL;
 
-    g_assert_false (fs_multi_thread_join (unwinding_group, NULL, &local_error));
-    g_assert_error (local_error, FS_ERROR, FS_ERROR_WOULD_DEADLOCK);
+    g_assert_cmpint (fs_multi_thread_join (unwinding_group, -1, NULL, &local_error), ==,
+                     FS_WAIT_WOULD_DEADLOCK);
+    g_assert_no_error (local_error);
   }
   return TRUE;
 }
@@ -404,9 +405,14 @@ test_create_fails_group (void)
   FsMultiThread *group;
   g_autoptr(GError) error = NULL;
   guint before;
+  int fds[2];
 
   if (!nproc_subprocess_or_skip ())
     return;
+
+  /* A readable interrupt descriptor: it must not cut the reaping short. */
+  g_assert_true (g_unix_open_pipe (fds, FD_CLOEXEC, NULL));
+  g_assert_cmpint (write (fds[1], "x", 1), ==, 1);
 
   c = counters_new ();
   group = fs_multi_thread_new ("no-room-group", n, stall_then_ask_group, c, counters_data_freed);
@@ -419,8 +425,13 @@ test_create_fails_group (void)
   before = fs_test_count_threads ();
 
   /* Three threads start, the fourth is refused: the three are cancelled
-   * and joined before start returns. */
+   * and joined before start returns, even though the caller's interrupt
+   * descriptor is readable. */
+  g_assert_cmpint (fs_wait_set_interrupt_fd (fds[0]), ==, -1);
   g_assert_false (fs_multi_thread_start (group, &error));
+  g_assert_cmpint (fs_wait_set_interrupt_fd (-1), ==, fds[0]);
+  close (fds[0]);
+  close (fds[1]);
   g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
   g_clear_error (&error);
   g_assert_cmpuint (c->arrived, ==, room);
@@ -429,9 +440,8 @@ test_create_fails_group (void)
   fs_test_assert_threads_settle (before);
 
   /* Nothing to join: the start did not happen. */
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_NOT_STARTED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_NOT_STARTED);
+  g_assert_no_error (error);
 
   /* With room, the group starts whole; the cancel of the failed start does
    * not carry over. */
@@ -441,7 +451,7 @@ test_create_fails_group (void)
   g_assert_false (g_cancellable_is_cancelled (fs_multi_thread_get_cancellable (group)));
   counters_wait_arrived (c, room + n);
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   g_object_unref (group);
@@ -493,7 +503,7 @@ test_create_fails_generator (void)
   g_assert_nonnull (bg);
   for (guint i = 0; i < 2; i++)
     {
-      g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
       g_assert_nonnull (strstr (error->message, "no-room-gen"));
       g_assert_null (item);
@@ -502,10 +512,10 @@ test_create_fails_generator (void)
   g_assert_false (fs_thread_is_alive (fs_background_generator_get_thread (bg)));
 
   unlimit_threads ();
-  fs_background_generator_close (bg);
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_CLOSED);
-  g_clear_error (&error);
+  /* No producer to wait for. */
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_CLOSED);
+  g_assert_no_error (error);
 
   g_object_unref (bg);
   g_assert_cmpuint (counters_get_freed (c), ==, 1);
@@ -563,7 +573,7 @@ test_create_fails_address_space (void)
       g_assert_cmpuint (c->arrived, ==, 1);
 
       bg = fs_background_generator_new (1, "no-space-gen", never_runs, NULL, NULL, NULL);
-      g_assert_false (fs_background_generator_next (bg, NULL, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, NULL, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, FS_ERROR, FS_ERROR_THREAD_CREATE);
       g_object_unref (bg);
 
@@ -620,6 +630,7 @@ test_generator_fails_at_random_item (void)
       g_autoptr(GError) error = NULL;
       g_autofree char *expected = NULL;
       guint prefetch = g_test_rand_int_range (1, 6);
+      FsWaitStatus status;
       gpointer item;
       guint taken = 0;
 
@@ -630,19 +641,20 @@ test_generator_fails_at_random_item (void)
 
       /* Every item before the failure, in order, then the error with its
        * domain and code, every time it is asked. */
-      while (fs_background_generator_next (bg, &item, NULL, &error))
+      while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
         {
           g_assert_cmpuint (((Item *) item)->index, ==, taken);
           taken++;
           item_free (item);
         }
+      g_assert_cmpint (status, ==, FS_WAIT_FAILED);
       g_assert_cmpuint (taken, ==, s.fail_at);
       g_assert_error (error, TEST_ERROR, 40 + (gint) s.fail_at);
       expected = g_strdup_printf ("Error in thread (%s): failed at item %u",
                                   fs_background_generator_get_name (bg), s.fail_at);
       g_assert_cmpstr (error->message, ==, expected);
       g_clear_error (&error);
-      g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, TEST_ERROR, 40 + (gint) s.fail_at);
 
       /* Listed once, where the producer's failures go. */
@@ -676,7 +688,7 @@ test_target_fails_at_once (void)
   gboolean seen[8] = { FALSE, };
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 100);
   g_assert_true (g_cancellable_is_cancelled (fs_thread_get_cancellable (thread)));
   g_clear_error (&error);
@@ -684,7 +696,7 @@ test_target_fails_at_once (void)
   /* Every thread fails at once: join raises the first, every one is
    * listed once. */
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   errors = fs_multi_thread_dup_errors (group);
   g_assert_cmpuint (errors->len, ==, n);
   g_assert_true (g_error_matches (error, TEST_ERROR,
@@ -723,7 +735,7 @@ test_target_fails_others_stop (void)
    * for that, return. */
   group = fs_multi_thread_new ("fail-fast", 5, first_fails_others_stall, c, NULL);
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_false (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 100);
   g_assert_cmpuint (c->arrived, ==, 4);
   g_assert_cmpuint (fs_error_state_get_n_errors (fs_multi_thread_get_error_state (group)), ==, 1);
@@ -792,22 +804,21 @@ test_consumer_cancelled_while_blocked (void)
    * thread cancels it once it sleeps. */
   canceller = g_thread_new ("canceller", cancel_when_sleeping, &k);
   announce_tid (c);
-  g_assert_false (fs_background_generator_next (bg, &item, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_assert_null (item);
-  g_clear_error (&error);
   g_thread_join (canceller);
 
   /* The cancelled wait took nothing: every item still comes. */
   counters_release (c);
   for (guint i = 0; i < 3; i++)
     {
-      g_assert_true (fs_background_generator_next (bg, &item, NULL, &error));
+      g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_OK);
       g_assert_no_error (error);
       g_assert_cmpuint (((Item *) item)->index, ==, i);
       item_free (item);
     }
-  g_assert_false (fs_background_generator_next (bg, &item, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
 
   g_object_unref (bg);
@@ -821,17 +832,30 @@ typedef struct
   gboolean  ret;
   gpointer  item;
   GError   *error;
+  FsWaitStatus next_status;   /* next_done() only */
 } AsyncResult;
 
+/* ret: an item came, as a G_TYPE_POINTER value, with FS_WAIT_OK. */
 static void
 next_done (GObject      *object,
            GAsyncResult *result,
            gpointer      data)
 {
   AsyncResult *r = data;
+  GValue *value;
 
-  r->ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
-                                                &r->item, &r->error);
+  r->next_status = FS_WAIT_FAILED;
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
+                                               &r->next_status, &r->error);
+  r->ret = value != NULL;
+  g_assert_cmpint (r->ret, ==, r->next_status == FS_WAIT_OK);
+  g_assert_cmpint (r->error != NULL, ==, r->next_status == FS_WAIT_FAILED);
+  if (value != NULL)
+    {
+      g_assert_true (G_VALUE_HOLDS_POINTER (value));
+      r->item = g_value_get_pointer (value);
+      g_boxed_free (G_TYPE_VALUE, value);
+    }
   r->done = TRUE;
 }
 
@@ -873,9 +897,9 @@ test_async_consumer_cancelled_while_waiting (void)
   fs_test_iterate_until (&r.done);
   g_thread_join (canceller);
   g_assert_false (r.ret);
-  g_assert_error (r.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_assert_cmpint (r.next_status, ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (r.error);
   g_assert_null (r.item);
-  g_clear_error (&r.error);
 
   counters_release (c);
   for (guint i = 0; i < 3; i++)
@@ -884,6 +908,7 @@ test_async_consumer_cancelled_while_waiting (void)
       fs_background_generator_next_async (bg, NULL, next_done, &r);
       fs_test_iterate_until (&r.done);
       g_assert_true (r.ret);
+      g_assert_cmpint (r.next_status, ==, FS_WAIT_OK);
       g_assert_cmpuint (((Item *) r.item)->index, ==, i);
       item_free (r.item);
     }
@@ -909,15 +934,14 @@ test_joiner_cancelled_while_blocked (void)
 
   canceller = g_thread_new ("canceller", cancel_when_sleeping, &k);
   announce_tid (c);
-  g_assert_false (fs_multi_thread_join (group, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_multi_thread_join (group, -1, cancellable, &error), ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (error);
   g_thread_join (canceller);
 
   /* The group runs on; a later join gets it. */
   g_assert_true (fs_multi_thread_is_alive (group));
   fs_multi_thread_cancel (group);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   counters_free (c);
 }
@@ -956,20 +980,21 @@ race_consumer (gpointer data)
 {
   Race *race = data;
   GError *error = NULL;
+  FsWaitStatus status;
   gpointer item;
 
-  while (fs_background_generator_next (race->bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (race->bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       g_atomic_int_inc (&race->consumed);
       item_free (item);
     }
-  if (error == NULL)
+  if (status == FS_WAIT_END && error == NULL)
     race->consumer_end = TRUE;
-  else if (g_error_matches (error, FS_ERROR, FS_ERROR_CLOSED))
+  else if (status == FS_WAIT_CLOSED && error == NULL)
     race->consumer_closed = TRUE;
   else
-    g_error ("the consumer of a stream closed at its end got: %s", error->message);
-  g_clear_error (&error);
+    g_error ("the consumer of a stream closed at its end got status %d and %s",
+             status, error != NULL ? error->message : "no error");
   return NULL;
 }
 
@@ -1005,7 +1030,7 @@ test_close_races_end (void)
       consumer = g_thread_new ("race-consumer", race_consumer, &race);
 
       counters_wait_arrived (race.counters, 1);
-      fs_background_generator_close (race.bg);
+      g_assert_cmpint (fs_background_generator_close (race.bg, -1, NULL), ==, FS_WAIT_OK);
       g_assert_true (fs_background_generator_is_closed (race.bg));
       g_thread_join (consumer);
 
@@ -1048,7 +1073,7 @@ generator_drops_last_ref (FsGenerator  *gen,
   counters_wait_release (o->counters);
 
   /* The consumer let go: this is the last reference. Its close must not
-   * join this thread, and the next yield says the stream is closed. */
+   * wait for this thread, and the next yield says the stream is closed. */
   bg = g_steal_pointer (&o->bg);
   g_object_unref (bg);
   g_assert_true (fs_generator_is_closed (gen));
@@ -1077,7 +1102,7 @@ test_last_ref_on_producer_thread (void)
   bg = fs_background_generator_new (1, "last-ref-producer", generator_drops_last_ref,
                                     &o, owner_freed, item_free);
   o.bg = g_object_ref (bg);
-  g_assert_true (fs_background_generator_next (bg, &item, NULL, NULL));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, -1, NULL, NULL), ==, FS_WAIT_OK);
   item_free (item);
   g_object_unref (bg);
   counters_release (o.counters);
@@ -1200,15 +1225,17 @@ test_async_next_cancellable_unused (void)
   counters_release (c);
   fs_test_iterate_until (&r.done);
   g_assert_true (r.ret);
+  g_assert_cmpint (r.next_status, ==, FS_WAIT_OK);
   item_free (r.item);
 
   g_object_unref (bg);
   while (g_main_context_iteration (NULL, FALSE))
     ;
 
-  /* Dropping the last reference closes the stream and joins the
-   * producer. */
+  /* Dropping the last reference closes the stream at once; the producer
+   * lets go of its data on its own, without anyone waiting for it. */
   g_assert_true (finalized);
+  counters_wait_freed (c, 1);
   g_assert_cmpuint (counters_get_freed (c), ==, 1);
   fs_test_assert_threads_settle (before);
   counters_free (c);
@@ -1222,9 +1249,9 @@ join_done (GObject      *object,
   AsyncResult *r = data;
 
   if (FS_IS_THREAD (object))
-    r->ret = fs_thread_join_finish (FS_THREAD (object), result, &r->error);
+    r->ret = fs_thread_join_finish (FS_THREAD (object), result, &r->error) == FS_WAIT_OK;
   else
-    r->ret = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &r->error);
+    r->ret = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &r->error) == FS_WAIT_OK;
   r->done = TRUE;
 }
 
@@ -1294,9 +1321,17 @@ last_item_done (GObject      *object,
                 gpointer      data)
 {
   LastItem *l = data;
+  FsWaitStatus status = FS_WAIT_FAILED;
+  GValue *value;
 
-  l->ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
-                                                &l->item, NULL);
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
+                                               &status, NULL);
+  l->ret = value != NULL && status == FS_WAIT_OK;
+  if (value != NULL)
+    {
+      l->item = g_value_get_pointer (value);
+      g_boxed_free (G_TYPE_VALUE, value);
+    }
   l->done = TRUE;
 }
 
@@ -1462,9 +1497,9 @@ typedef struct
 {
   FsThread *thread;
   gint64    timeout;
-  Counters *announced;
-  gboolean  ret;
-  GError   *error;
+  Counters     *announced;
+  FsWaitStatus  status;
+  GError       *error;
 } Joiner;
 
 static gpointer
@@ -1473,14 +1508,14 @@ joiner_main (gpointer data)
   Joiner *j = data;
 
   announce_tid (j->announced);
-  j->ret = fs_thread_join_timeout (j->thread, j->timeout, NULL, &j->error);
+  j->status = fs_thread_join (j->thread, j->timeout, NULL, &j->error);
   return NULL;
 }
 
 static void
 test_timed_join_while_another_reaps (void)
 {
-  if (!run_isolated ("a join_timeout() whose deadline passes while another joiner reaps the "
+  if (!run_isolated ("a bounded join whose deadline passes while another joiner reaps the "
                      "OS thread spins holding the thread's lock, and both hang"))
     return;
 
@@ -1489,8 +1524,8 @@ test_timed_join_while_another_reaps (void)
       Counters *exiting = counters_new ();
       Counters *reaper_seen = counters_new ();
       Counters *timed_seen = counters_new ();
-      Joiner reaper = { NULL, -1, reaper_seen, FALSE, NULL };
-      Joiner timed = { NULL, 0, timed_seen, FALSE, NULL };
+      Joiner reaper = { NULL, -1, reaper_seen, FS_WAIT_FAILED, NULL };
+      Joiner timed = { NULL, 0, timed_seen, FS_WAIT_FAILED, NULL };
       GThread *reaper_thread, *timed_thread;
       FsThread *thread;
 
@@ -1519,12 +1554,13 @@ test_timed_join_while_another_reaps (void)
       g_thread_join (reaper_thread);
       g_thread_join (timed_thread);
 
-      g_assert_true (reaper.ret);
+      g_assert_cmpint (reaper.status, ==, FS_WAIT_OK);
       g_assert_no_error (reaper.error);
-      /* Either the reaped result, or a timeout: never a hang. */
-      if (!timed.ret)
-        g_assert_error (timed.error, FS_ERROR, FS_ERROR_TIMED_OUT);
-      g_clear_error (&timed.error);
+      /* Either the reaped result, or a timeout: never a hang, never an
+       * error. */
+      if (timed.status != FS_WAIT_OK)
+        g_assert_cmpint (timed.status, ==, FS_WAIT_TIMED_OUT);
+      g_assert_no_error (timed.error);
 
       g_object_unref (thread);
       counters_free (exiting);
@@ -1570,7 +1606,7 @@ check_name (const char *given,
   g_assert_true (g_str_has_prefix (name, expected_prefix));
 
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_true (fs_thread_join (thread, NULL, NULL));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   /* The OS keeps at most 15 bytes, cut at a character boundary. */
   g_assert_nonnull (os_name);
@@ -1598,7 +1634,7 @@ test_hostile_names (void)
   group = fs_multi_thread_new ("grp\xff", 2, succeed, NULL, NULL);
   g_assert_true (g_utf8_validate (fs_multi_thread_get_name (group), -1, NULL));
   g_assert_true (fs_multi_thread_start (group, NULL));
-  g_assert_true (fs_multi_thread_join (group, NULL, NULL));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, NULL), ==, FS_WAIT_OK);
 
   bg = fs_background_generator_new (1, "gen\xff\xfe", yield_nothing, NULL, NULL, NULL);
   g_assert_true (g_utf8_validate (fs_background_generator_get_name (bg), -1, NULL));
@@ -1622,7 +1658,7 @@ test_error_message_not_utf8 (void)
 
   /* The message is carried as it is, bytes and all, behind the prefix. */
   g_assert_true (fs_thread_start (thread, NULL));
-  g_assert_false (fs_thread_join (thread, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_FAILED);
   g_assert_error (error, TEST_ERROR, 7);
   g_assert_cmpstr (error->message, ==, "Error in thread (bad-message): bad \xff\xfe bytes");
   errors = fs_error_state_dup_errors (fs_thread_get_error_state (thread));
@@ -1664,6 +1700,7 @@ test_prefetch_near_maxuint (void)
       Counters *c = counters_new ();
       Burst b = { c, 20000, 0 };
       FsBackgroundGenerator *bg;
+      FsWaitStatus status;
       gpointer item;
       guint taken = 0;
 
@@ -1676,12 +1713,13 @@ test_prefetch_near_maxuint (void)
       counters_wait_arrived (c, 1);
       g_assert_cmpint (g_atomic_int_get (&b.yielded), ==, (gint) b.n_items);
 
-      while (fs_background_generator_next (bg, &item, NULL, NULL))
+      while ((status = fs_background_generator_next (bg, &item, -1, NULL, NULL)) == FS_WAIT_OK)
         {
           g_assert_cmpuint (((Item *) item)->index, ==, taken);
           taken++;
           item_free (item);
         }
+      g_assert_cmpint (status, ==, FS_WAIT_END);
       g_assert_cmpuint (taken, ==, b.n_items);
       g_object_unref (bg);
       g_assert_cmpuint (c->items_freed, ==, b.n_items);
@@ -1700,7 +1738,7 @@ test_prefetch_huge_closed_full (void)
   bg = fs_background_generator_new (G_MAXUINT, "huge-closed", generate_burst,
                                     &b, NULL, item_free);
   counters_wait_arrived (c, 1);
-  fs_background_generator_close (bg);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
   g_assert_cmpuint (c->items_freed, ==, b.n_items);
   g_object_unref (bg);
   counters_free (c);
@@ -1741,7 +1779,7 @@ test_thread_count_far_above_cpus (void)
   g_assert_cmpuint (fs_multi_thread_get_thread_count (group), ==, n);
   g_assert_true (fs_multi_thread_start (group, &error));
   g_assert_no_error (error);
-  g_assert_true (fs_multi_thread_join (group, NULL, &error));
+  g_assert_cmpint (fs_multi_thread_join (group, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_cmpuint (b.counters->arrived, ==, n);
 
@@ -1763,27 +1801,29 @@ test_extreme_timeouts (void)
   counters_wait_arrived (c, 1);
 
   /* Zero: an immediate answer. */
-  g_assert_false (fs_thread_join_timeout (thread, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
-
-  /* G_MAXINT64 and any negative value: no limit, and no overflow. */
-  fs_thread_cancel (thread);
-  g_assert_true (fs_thread_join_timeout (thread, G_MAXINT64, NULL, &error));
+  g_assert_cmpint (fs_thread_join (thread, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
   g_assert_no_error (error);
-  g_assert_true (fs_thread_join_timeout (thread, -12345, NULL, &error));
+
+  /* G_MAXINT64 and -1: no limit, and no overflow. (Below -1 is a
+   * programmer error: see test-bad-input.) */
+  fs_thread_cancel (thread);
+  g_assert_cmpint (fs_thread_join (thread, G_MAXINT64, NULL, &error), ==, FS_WAIT_OK);
+  g_assert_no_error (error);
+  g_assert_cmpint (fs_thread_join (thread, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
 
   bg = fs_background_generator_new (1, "timeouts", yield_one, c, NULL, item_free);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, 0, NULL, &error));
-  g_assert_error (error, FS_ERROR, FS_ERROR_TIMED_OUT);
-  g_clear_error (&error);
+  g_assert_cmpint (fs_background_generator_next (bg, &item, 0, NULL, &error), ==, FS_WAIT_TIMED_OUT);
+  g_assert_no_error (error);
+  g_assert_null (item);
   counters_release (c);
-  g_assert_true (fs_background_generator_next_timeout (bg, &item, G_MAXINT64, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, G_MAXINT64, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   item_free (item);
-  g_assert_false (fs_background_generator_next_timeout (bg, &item, G_MININT64, NULL, &error));
+  g_assert_cmpint (fs_background_generator_next (bg, &item, G_MAXINT64, NULL, &error), ==, FS_WAIT_END);
   g_assert_no_error (error);
+  /* The close's wait: no limit, and no overflow. */
+  g_assert_cmpint (fs_background_generator_close (bg, G_MAXINT64, NULL), ==, FS_WAIT_OK);
 
   g_clear_object (&bg);
   counters_free (c);

@@ -55,22 +55,36 @@ fixture_tear_down (Fixture       *fixture,
   g_ptr_array_unref (fixture->files);
 }
 
+/* The next file, or NULL at the end: the loader's stream never fails, a
+ * file's error comes in its item. */
 static FsLoadedFile *
-next_loaded (FsBackgroundGenerator *bg)
+next_loaded_status (FsBackgroundGenerator *bg,
+                    FsWaitStatus           expected_end)
 {
   g_autoptr(GError) error = NULL;
   GValue value = G_VALUE_INIT;
   FsLoadedFile *loaded;
+  FsWaitStatus status;
 
-  if (!fs_background_generator_next_value (bg, &value, NULL, &error))
+  status = fs_background_generator_next_value (bg, -1, NULL, &value, &error);
+  g_assert_no_error (error);
+  if (status != FS_WAIT_OK)
     {
-      g_assert_no_error (error);
+      g_assert_cmpint (status, ==, expected_end);
       g_value_unset (&value);
       return NULL;
     }
+  g_assert_true (G_VALUE_HOLDS (&value, FS_TYPE_LOADED_FILE));
   loaded = g_value_dup_object (&value);
+  g_assert_nonnull (loaded);
   g_value_unset (&value);
   return loaded;
+}
+
+static FsLoadedFile *
+next_loaded (FsBackgroundGenerator *bg)
+{
+  return next_loaded_status (bg, FS_WAIT_END);
 }
 
 static void
@@ -181,7 +195,21 @@ test_close_mid_stream (Fixture       *fixture,
   g_assert_nonnull (loaded);
   g_object_unref (loaded);
 
-  /* Dropping it mid-stream stops the reader and joins its thread. */
+  /* Dropping it mid-stream stops the reader, without waiting for it: its
+   * thread goes away on its own. */
+  g_object_unref (bg);
+  fs_test_assert_threads_settle (before);
+
+  /* Closed, it stops too, and the close waits for the reader. */
+  bg = fs_background_generator_new_for_files ((GFile **) fixture->files->pdata,
+                                              fixture->files->len, 1);
+  loaded = next_loaded (bg);
+  g_assert_nonnull (loaded);
+  g_object_unref (loaded);
+  g_assert_cmpint (fs_background_generator_close (bg, -1, NULL), ==, FS_WAIT_OK);
+  g_assert_false (fs_thread_is_alive (fs_background_generator_get_thread (bg)));
+  g_assert_false (fs_thread_get_has_error (fs_background_generator_get_thread (bg)));
+  g_assert_null (next_loaded_status (bg, FS_WAIT_CLOSED));
   g_object_unref (bg);
   fs_test_assert_threads_settle (before);
 }

@@ -59,33 +59,39 @@ assert_pop (FsQueue *queue,
   g_autoptr(GError) error = NULL;
   gpointer popped = item (999);
 
-  g_assert_true (_fs_queue_pop (queue, &popped, NULL, &error));
+  g_assert_cmpint (_fs_queue_pop (queue, &popped, -1, NULL, &error), ==, FS_WAIT_OK);
   g_assert_no_error (error);
   g_assert_true (popped == item (expected));
+}
+
+/* A pop that takes nothing: @status, no error (only FS_WAIT_FAILED comes
+ * with one), and the item left alone. */
+static void
+assert_pop_status (FsQueue      *queue,
+                   gint64        end_time,
+                   GCancellable *cancellable,
+                   FsWaitStatus  status)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer popped = item (999);
+
+  g_assert_cmpint (status, !=, FS_WAIT_OK);
+  g_assert_cmpint (status, !=, FS_WAIT_FAILED);
+  g_assert_cmpint (_fs_queue_pop (queue, &popped, end_time, cancellable, &error), ==, status);
+  g_assert_no_error (error);
+  g_assert_true (popped == item (999));
 }
 
 static void
 assert_pop_ends (FsQueue *queue)
 {
-  g_autoptr(GError) error = NULL;
-  gpointer popped = item (999);
-
-  g_assert_false (_fs_queue_pop (queue, &popped, NULL, &error));
-  g_assert_no_error (error);
-  g_assert_true (popped == item (999));
+  assert_pop_status (queue, -1, NULL, FS_WAIT_END);
 }
 
 static void
-assert_pop_fails (FsQueue *queue,
-                  GQuark   domain,
-                  gint     code)
+assert_pop_closed (FsQueue *queue)
 {
-  g_autoptr(GError) error = NULL;
-  gpointer popped = item (999);
-
-  g_assert_false (_fs_queue_pop (queue, &popped, NULL, &error));
-  g_assert_error (error, domain, code);
-  g_assert_true (popped == item (999));
+  assert_pop_status (queue, -1, NULL, FS_WAIT_CLOSED);
 }
 
 /* Runs the current test again in a child process, which must pass within
@@ -174,12 +180,16 @@ test_queue_end_with_error (void)
     {
       gpointer popped = item (999);
 
-      g_assert_false (_fs_queue_pop (queue, &popped, NULL, &error));
+      g_assert_cmpint (_fs_queue_pop (queue, &popped, -1, NULL, &error), ==, FS_WAIT_FAILED);
       g_assert_error (error, TEST_ERROR, 5);
       g_assert_cmpstr (error->message, ==, "boom");
       g_assert_true (popped == item (999));
       g_clear_error (&error);
     }
+
+  /* Closed wins over the failure too. */
+  g_assert_true (_fs_queue_close (queue));
+  assert_pop_closed (queue);
 
   _fs_queue_unref (queue);
   g_assert_cmpint (freed_total, ==, 0);
@@ -215,11 +225,11 @@ test_queue_close_frees_items (void)
   g_clear_error (&error);
   g_assert_cmpint (freed_per_item[5], ==, 1);
 
-  assert_pop_fails (queue, FS_ERROR, FS_ERROR_CLOSED);
+  assert_pop_closed (queue);
 
   /* Closed wins over ended. */
   _fs_queue_end (queue, NULL);
-  assert_pop_fails (queue, FS_ERROR, FS_ERROR_CLOSED);
+  assert_pop_closed (queue);
 
   _fs_queue_unref (queue);
   g_assert_cmpint (freed_total, ==, 5);
@@ -319,6 +329,7 @@ test_queue_bound (gconstpointer data)
   FsQueue *queue;
   Producer p;
   GThread *thread;
+  FsWaitStatus status;
   gpointer popped;
   guint i;
 
@@ -332,10 +343,12 @@ test_queue_bound (gconstpointer data)
   for (i = 0; ; i++)
     {
       g_atomic_int_inc (&p.requested);
-      if (!_fs_queue_pop (queue, &popped, NULL, &error))
+      status = _fs_queue_pop (queue, &popped, -1, NULL, &error);
+      if (status != FS_WAIT_OK)
         break;
       g_assert_true (popped == item (i % MAX_TRACKED));
     }
+  g_assert_cmpint (status, ==, FS_WAIT_END);
   g_assert_no_error (error);
   g_assert_cmpuint (i, ==, 1000);
 
@@ -407,7 +420,7 @@ typedef struct
   FsTestGate   *all_about_to_wait;
   gint         *n_about;
   gint          n_total;
-  gboolean      ret;
+  FsWaitStatus  status;
   gpointer      item;
   GError       *error;
 } Popper;
@@ -420,7 +433,7 @@ pop_once (gpointer data)
   if (g_atomic_int_add (p->n_about, 1) + 1 == p->n_total)
     fs_test_gate_open (p->all_about_to_wait);
   p->item = item (999);
-  p->ret = _fs_queue_pop (p->queue, &p->item, p->cancellable, &p->error);
+  p->status = _fs_queue_pop (p->queue, &p->item, -1, p->cancellable, &p->error);
   return NULL;
 }
 
@@ -475,18 +488,20 @@ test_queue_wakes_consumers (gconstpointer data)
   for (guint i = 0; i < G_N_ELEMENTS (poppers); i++)
     {
       g_thread_join (threads[i]);
-      g_assert_false (poppers[i].ret);
       g_assert_true (poppers[i].item == item (999));
       switch (how)
         {
         case WAKE_BY_END:
+          g_assert_cmpint (poppers[i].status, ==, FS_WAIT_END);
           g_assert_no_error (poppers[i].error);
           break;
         case WAKE_BY_END_WITH_ERROR:
+          g_assert_cmpint (poppers[i].status, ==, FS_WAIT_FAILED);
           g_assert_error (poppers[i].error, TEST_ERROR, 6);
           break;
         case WAKE_BY_CLOSE:
-          g_assert_error (poppers[i].error, FS_ERROR, FS_ERROR_CLOSED);
+          g_assert_cmpint (poppers[i].status, ==, FS_WAIT_CLOSED);
+          g_assert_no_error (poppers[i].error);
           break;
         default:
           g_assert_not_reached ();
@@ -530,8 +545,6 @@ static void
 test_queue_pop_already_cancelled (void)
 {
   g_autoptr(GCancellable) cancellable = NULL;
-  g_autoptr(GError) error = NULL;
-  gpointer popped = item (999);
   FsQueue *queue;
 
   if (!g_test_subprocess ())
@@ -547,10 +560,18 @@ test_queue_pop_already_cancelled (void)
 
   /* Nothing queued, and the cancellable fired before the call: the pop
    * does not wait at all. */
-  g_assert_false (_fs_queue_pop (queue, &popped, cancellable, &error));
-  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_true (popped == item (999));
+  assert_pop_status (queue, -1, cancellable, FS_WAIT_CANCELLED);
   g_assert_false (_fs_queue_is_closed (queue));
+
+  /* An item queued: a cancelled pop does not take it either, nor do the
+   * ends of the stream change that. */
+  g_assert_true (_fs_queue_push (queue, item (1), NULL));
+  assert_pop_status (queue, -1, cancellable, FS_WAIT_CANCELLED);
+  _fs_queue_end (queue, NULL);
+  assert_pop_status (queue, -1, cancellable, FS_WAIT_CANCELLED);
+  g_assert_cmpint (freed_total, ==, 0);
+  assert_pop (queue, 1);
+  assert_pop_ends (queue);
 
   _fs_queue_unref (queue);
   g_assert_cmpint (freed_total, ==, 0);
@@ -588,9 +609,9 @@ test_queue_pop_cancelled (void)
   fs_test_gate_wait (&gate);
   g_cancellable_cancel (cancellable);
   g_thread_join (thread);
-  g_assert_false (popper.ret);
-  g_assert_error (popper.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_clear_error (&popper.error);
+  g_assert_cmpint (popper.status, ==, FS_WAIT_CANCELLED);
+  g_assert_no_error (popper.error);
+  g_assert_true (popper.item == item (999));
 
   g_assert_false (_fs_queue_is_closed (queue));
 
@@ -599,6 +620,125 @@ test_queue_pop_cancelled (void)
   assert_pop (queue, 1);
 
   fs_test_gate_clear (&gate);
+  _fs_queue_unref (queue);
+  g_assert_cmpint (freed_total, ==, 0);
+}
+
+/* Deadlines and interrupt descriptors. */
+
+static void
+test_queue_pop_timeout (void)
+{
+  gint64 end_time;
+  FsQueue *queue;
+
+  if (!g_test_subprocess ())
+    {
+      run_in_subprocess (30);
+      return;
+    }
+
+  reset_frees ();
+  queue = _fs_queue_new (4, count_free);
+
+  /* Nothing queued: a deadline that has passed answers at once, a later
+   * one is waited for, never less. Neither is an error. */
+  assert_pop_status (queue, g_get_monotonic_time (), NULL, FS_WAIT_TIMED_OUT);
+  assert_pop_status (queue, 0, NULL, FS_WAIT_TIMED_OUT);
+  end_time = g_get_monotonic_time () + 2000;
+  assert_pop_status (queue, end_time, NULL, FS_WAIT_TIMED_OUT);
+  g_assert_cmpint (g_get_monotonic_time (), >=, end_time);
+
+  /* What is ready is taken whatever the deadline; the end too. */
+  g_assert_true (_fs_queue_push (queue, item (2), NULL));
+  g_assert_true (_fs_queue_push (queue, item (0), NULL));
+  {
+    g_autoptr(GError) error = NULL;
+    gpointer popped = item (999);
+
+    g_assert_cmpint (_fs_queue_pop (queue, &popped, 0, NULL, &error), ==, FS_WAIT_OK);
+    g_assert_no_error (error);
+    g_assert_true (popped == item (2));
+  }
+  assert_pop (queue, 0);
+  _fs_queue_end (queue, NULL);
+  assert_pop_status (queue, 0, NULL, FS_WAIT_END);
+
+  _fs_queue_unref (queue);
+  g_assert_cmpint (freed_total, ==, 0);
+}
+
+typedef struct
+{
+  FsQueue      *queue;
+  int           interrupt_fd;
+  FsTestGate    about_to_pop;
+  FsWaitStatus  status;
+  gpointer      item;
+  GError       *error;
+} Interrupted;
+
+static gpointer
+pop_interrupted (gpointer data)
+{
+  Interrupted *in = data;
+
+  g_assert_cmpint (fs_wait_set_interrupt_fd (in->interrupt_fd), ==, -1);
+  fs_test_gate_open (&in->about_to_pop);
+  in->item = item (999);
+  in->status = _fs_queue_pop (in->queue, &in->item, -1, NULL, &in->error);
+  g_assert_cmpint (fs_wait_set_interrupt_fd (-1), ==, in->interrupt_fd);
+  return NULL;
+}
+
+static void
+test_queue_pop_interrupted (void)
+{
+  Interrupted in = { 0 };
+  GThread *thread;
+  FsQueue *queue;
+  int fds[2];
+
+  if (!g_test_subprocess ())
+    {
+      run_in_subprocess (30);
+      return;
+    }
+
+  reset_frees ();
+  queue = _fs_queue_new (2, count_free);
+  g_assert_cmpint (pipe (fds), ==, 0);
+
+  /* The descriptor becomes readable while the pop waits, or before it
+   * sleeps: either way it ends, taking nothing. */
+  in.queue = queue;
+  in.interrupt_fd = fds[0];
+  fs_test_gate_init (&in.about_to_pop);
+  thread = g_thread_new ("interrupted", pop_interrupted, &in);
+  fs_test_gate_wait (&in.about_to_pop);
+  g_assert_cmpint (write (fds[1], "x", 1), ==, 1);
+  g_thread_join (thread);
+  g_assert_cmpint (in.status, ==, FS_WAIT_INTERRUPTED);
+  g_assert_no_error (in.error);
+  g_assert_true (in.item == item (999));
+
+  /* Readable already: this thread's pop does not sleep at all, but one
+   * that finds an item takes it without looking at the descriptor. */
+  g_assert_cmpint (fs_wait_set_interrupt_fd (fds[0]), ==, -1);
+  assert_pop_status (queue, -1, NULL, FS_WAIT_INTERRUPTED);
+  g_assert_true (_fs_queue_push (queue, item (3), NULL));
+  assert_pop (queue, 3);
+  g_assert_cmpint (fs_wait_set_interrupt_fd (-1), ==, fds[0]);
+
+  /* Without it the queue goes on as before. */
+  g_assert_true (_fs_queue_push (queue, item (4), NULL));
+  assert_pop (queue, 4);
+  _fs_queue_end (queue, NULL);
+  assert_pop_ends (queue);
+
+  close (fds[0]);
+  close (fds[1]);
+  fs_test_gate_clear (&in.about_to_pop);
   _fs_queue_unref (queue);
   g_assert_cmpint (freed_total, ==, 0);
 }
@@ -615,6 +755,7 @@ typedef struct
   guint64  sum;
   guint    count;
   gboolean in_order;
+  FsWaitStatus status;
   GError  *error;
 } Consumer;
 
@@ -631,7 +772,8 @@ consume_all (gpointer data)
       guint index;
 
       g_atomic_int_inc (c->requested);
-      if (!_fs_queue_pop (c->queue, &popped, NULL, &c->error))
+      c->status = _fs_queue_pop (c->queue, &popped, -1, NULL, &c->error);
+      if (c->status != FS_WAIT_OK)
         break;
       index = GPOINTER_TO_UINT (popped);
       g_assert_cmpuint (index, <, N_MANY);
@@ -703,6 +845,7 @@ test_queue_many_consumers (void)
   for (guint i = 0; i < G_N_ELEMENTS (consumers); i++)
     {
       g_thread_join (threads[i]);
+      g_assert_cmpint (consumers[i].status, ==, FS_WAIT_END);
       g_assert_no_error (consumers[i].error);
       g_assert_true (consumers[i].in_order);
       sum += consumers[i].sum;
@@ -724,7 +867,7 @@ test_queue_many_consumers (void)
 typedef struct
 {
   gboolean  done;
-  gboolean  ret;
+  FsWaitStatus status;
   gboolean  finish;    /* FALSE: the callback does not call pop_finish */
   gboolean  want_item; /* FALSE: pop_finish without a place for the item */
   gpointer  item;
@@ -744,7 +887,7 @@ pop_cb (GObject      *object,
   r->tag = g_task_get_source_tag (G_TASK (result));
   r->thread = g_thread_self ();
   if (r->finish)
-    r->ret = _fs_queue_pop_finish (result, r->want_item ? &r->item : NULL, &r->error);
+    r->status = _fs_queue_pop_finish (result, r->want_item ? &r->item : NULL, &r->error);
   r->done = TRUE;
 }
 
@@ -788,10 +931,11 @@ assert_popped_async (PopResult *r,
   g_assert_true (r->thread == g_thread_self ());
   g_assert_true (r->tag == pop_async);
   g_assert_no_error (r->error);
-  g_assert_true (r->ret);
+  g_assert_cmpint (r->status, ==, FS_WAIT_OK);
   g_assert_true (r->item == item (expected));
 }
 
+/* The generator's error: the only outcome with a GError. */
 static void
 assert_async_fails (PopResult *r,
                     GQuark     domain,
@@ -799,20 +943,28 @@ assert_async_fails (PopResult *r,
 {
   wait_done (r);
   g_assert_true (r->thread == g_thread_self ());
-  g_assert_false (r->ret);
+  g_assert_cmpint (r->status, ==, FS_WAIT_FAILED);
   g_assert_error (r->error, domain, code);
   g_assert_true (r->item == item (999));
   g_clear_error (&r->error);
 }
 
+/* Any other outcome that takes nothing. */
 static void
-assert_async_ends (PopResult *r)
+assert_async_status (PopResult    *r,
+                     FsWaitStatus  status)
 {
   wait_done (r);
   g_assert_true (r->thread == g_thread_self ());
-  g_assert_false (r->ret);
+  g_assert_cmpint (r->status, ==, status);
   g_assert_no_error (r->error);
   g_assert_true (r->item == item (999));
+}
+
+static void
+assert_async_ends (PopResult *r)
+{
+  assert_async_status (r, FS_WAIT_END);
 }
 
 static void
@@ -961,11 +1113,11 @@ test_queue_pop_async_close (void)
   g_assert_false (r[0].done);
 
   g_assert_true (_fs_queue_close (queue));
-  assert_async_fails (&r[0], FS_ERROR, FS_ERROR_CLOSED);
-  assert_async_fails (&r[1], FS_ERROR, FS_ERROR_CLOSED);
+  assert_async_status (&r[0], FS_WAIT_CLOSED);
+  assert_async_status (&r[1], FS_WAIT_CLOSED);
 
   pop_async (queue, NULL, &r[0]);
-  assert_async_fails (&r[0], FS_ERROR, FS_ERROR_CLOSED);
+  assert_async_status (&r[0], FS_WAIT_CLOSED);
 
   _fs_queue_unref (queue);
   g_assert_cmpint (freed_total, ==, 0);
@@ -986,15 +1138,20 @@ test_queue_pop_async_cancel (void)
   run_pending ();
   g_assert_false (r.done);
   g_cancellable_cancel (cancellable);
-  assert_async_fails (&r, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_async_status (&r, FS_WAIT_CANCELLED);
 
   /* Cancelled before, with nothing queued. */
   pop_async (queue, cancellable, &r);
-  assert_async_fails (&r, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  assert_async_status (&r, FS_WAIT_CANCELLED);
 
   /* The cancelled requests are gone: the next item is queued, not handed
    * to them, and a later pop gets it. */
   g_assert_true (_fs_queue_push (queue, item (4), NULL));
+
+  /* Cancelled before, with an item queued: it takes nothing. */
+  pop_async (queue, cancellable, &r);
+  assert_async_status (&r, FS_WAIT_CANCELLED);
+  g_assert_cmpint (freed_total, ==, 0);
   assert_pop (queue, 4);
 
   /* A request can be cancelled and the queue used again. */
@@ -1065,14 +1222,14 @@ test_queue_pop_async_cancel_race (void)
       g_thread_join (pusher);
 
       wait_done (&r);
-      if (r.error == NULL)
+      if (r.status == FS_WAIT_OK)
         {
           assert_popped_async (&r, 6);
           got_item++;
         }
       else
         {
-          assert_async_fails (&r, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+          assert_async_status (&r, FS_WAIT_CANCELLED);
           assert_pop (race.queue, 6);
           got_cancelled++;
         }
@@ -1102,7 +1259,7 @@ test_queue_pop_async_finish_frees (void)
   pop_async (queue, NULL, &r);
   r.want_item = FALSE;
   wait_done (&r);
-  g_assert_true (r.ret);
+  g_assert_cmpint (r.status, ==, FS_WAIT_OK);
   g_assert_cmpint (freed_total, ==, 1);
   g_assert_cmpint (freed_per_item[7], ==, 1);
 
@@ -1149,6 +1306,8 @@ main (int   argc,
   g_test_add_func ("/queue/close-wakes-producer", test_queue_close_wakes_producer);
   g_test_add_func ("/queue/pop-already-cancelled", test_queue_pop_already_cancelled);
   g_test_add_func ("/queue/pop-cancelled", test_queue_pop_cancelled);
+  g_test_add_func ("/queue/pop-timeout", test_queue_pop_timeout);
+  g_test_add_func ("/queue/pop-interrupted", test_queue_pop_interrupted);
   g_test_add_func ("/queue/many-consumers", test_queue_many_consumers);
   g_test_add_func ("/queue/pop-async", test_queue_pop_async);
   g_test_add_func ("/queue/pop-async/end-with-error", test_queue_pop_async_end_with_error);

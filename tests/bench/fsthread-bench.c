@@ -326,6 +326,17 @@ count_up (FsGenerator  *generator,
   return TRUE;
 }
 
+/* A stream read to its end must end with FS_WAIT_END, and no error. */
+static void
+die_unless_end (FsWaitStatus  status,
+                GError       *error,
+                const char   *what)
+{
+  die_on_error (error, what);
+  if (status != FS_WAIT_END)
+    g_error ("%s: the stream ended with status %d", what, status);
+}
+
 static void
 check_sum (guint64 count,
            guint64 sum,
@@ -343,6 +354,7 @@ run_handoff (gpointer data,
   guint prefetch = GPOINTER_TO_UINT (data);
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   guint64 count = 0, sum = 0;
   gpointer item;
   gint64 start;
@@ -350,12 +362,12 @@ run_handoff (gpointer data,
   start = now_ns ();
   bg = fs_background_generator_new (prefetch, "bench-producer", count_up,
                                      g_memdup2 (&n, sizeof n), g_free, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       count++;
       sum += GPOINTER_TO_SIZE (item);
     }
-  die_on_error (error, "handoff");
+  die_unless_end (status, error, "handoff");
   g_object_unref (bg);
   start = now_ns () - start;
 
@@ -616,7 +628,7 @@ run_fs_thread (gpointer data,
       FsThread *thread = fs_thread_new ("bench", thread_noop, NULL, NULL);
 
       if (!fs_thread_start (thread, &error) ||
-          !fs_thread_join (thread, NULL, &error))
+          fs_thread_join (thread, -1, NULL, &error) != FS_WAIT_OK)
         die_on_error (error, "thread");
       g_object_unref (thread);
     }
@@ -649,7 +661,7 @@ run_fs_multi_thread (gpointer data,
       FsMultiThread *group = fs_multi_thread_new ("bench", n_threads, thread_noop, NULL, NULL);
 
       if (!fs_multi_thread_start (group, &error) ||
-          !fs_multi_thread_join (group, NULL, &error))
+          fs_multi_thread_join (group, -1, NULL, &error) != FS_WAIT_OK)
         die_on_error (error, "multi-thread");
       g_object_unref (group);
     }
@@ -752,6 +764,7 @@ run_overlap (gpointer data,
 {
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   guint64 count = 0, sum = 0;
   gpointer item;
   gint64 start;
@@ -759,13 +772,13 @@ run_overlap (gpointer data,
   start = now_ns ();
   bg = fs_background_generator_new (OVERLAP_PREFETCH, "bench-producer", produce_with_work,
                                      g_memdup2 (&n, sizeof n), g_free, NULL);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       burn_ns (OVERLAP_WORK_US * 1000);
       count++;
       sum += GPOINTER_TO_SIZE (item);
     }
-  die_on_error (error, "overlap");
+  die_unless_end (status, error, "overlap");
   g_object_unref (bg);
   start = now_ns () - start;
 
@@ -880,7 +893,7 @@ run_crunch (Crunch *c)
 
   group = fs_multi_thread_new ("bench-crunch", c->n_threads, crunch_share, c, NULL);
   if (!fs_multi_thread_start (group, &error) ||
-      !fs_multi_thread_join (group, NULL, &error))
+      fs_multi_thread_join (group, -1, NULL, &error) != FS_WAIT_OK)
     die_on_error (error, "crunch");
   g_object_unref (group);
 
@@ -987,6 +1000,7 @@ stream_child (guint64 n,
 {
   g_autoptr(GError) error = NULL;
   FsBackgroundGenerator *bg;
+  FsWaitStatus status;
   guint64 count = 0;
   gpointer item;
   gint64 start;
@@ -994,7 +1008,7 @@ stream_child (guint64 n,
   start = now_ns ();
   bg = fs_background_generator_new (prefetch, "bench-stream", produce_pages,
                                      g_memdup2 (&n, sizeof n), g_free, g_free);
-  while (fs_background_generator_next (bg, &item, NULL, &error))
+  while ((status = fs_background_generator_next (bg, &item, -1, NULL, &error)) == FS_WAIT_OK)
     {
       guchar *page = item;
 
@@ -1003,7 +1017,7 @@ stream_child (guint64 n,
       g_free (page);
       count++;
     }
-  die_on_error (error, "stream");
+  die_unless_end (status, error, "stream");
   g_object_unref (bg);
   start = now_ns () - start;
 

@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Checks fsthread.doap: well-formed XML (xmllint --noout), RDF/XML with
 one DOAP project that has the fields GNOME's tools read, none of them
-empty.
+empty: a maintainer with a name, a homepage, a bug database, a git
+repository with its location, and the languages of C, Python, JavaScript
+and Vala.
 
     check-doap.py XMLLINT FILE
 """
@@ -14,7 +16,10 @@ import xml.etree.ElementTree as ET
 
 RDF = "{http://www.w3.org/1999/02/22-rdf-syntax-ns#}"
 DOAP = "{http://usefulinc.com/ns/doap#}"
-REQUIRED = ["name", "shortdesc", "description", "programming-language", "license"]
+FOAF = "{http://xmlns.com/foaf/0.1/}"
+REQUIRED = ["name", "shortdesc", "description", "programming-language", "license",
+            "homepage", "bug-database", "repository", "maintainer"]
+LANGUAGES = {"C", "Python", "JavaScript", "Vala"}
 
 
 def main():
@@ -49,8 +54,19 @@ def main():
             if not elements:
                 problems.append("no doap:%s" % field)
             for e in elements:
-                if not (e.text or "").strip() and not e.get(RDF + "resource"):
+                if (not (e.text or "").strip() and not e.get(RDF + "resource")
+                        and len(e) == 0):
                     problems.append("doap:%s is empty" % field)
+        languages = {(e.text or "").strip() for e in project.findall(DOAP + "programming-language")}
+        if not LANGUAGES <= languages:
+            problems.append("programming languages: no %s" % ", ".join(sorted(LANGUAGES - languages)))
+        for maintainer in project.findall(DOAP + "maintainer"):
+            person = maintainer.find(FOAF + "Person")
+            if person is None or not (person.findtext(FOAF + "name") or "").strip():
+                problems.append("doap:maintainer has no foaf:Person with a foaf:name")
+        locations = project.findall(DOAP + "repository/" + DOAP + "GitRepository/" + DOAP + "location")
+        if not any(e.get(RDF + "resource", "").startswith("https://") for e in locations):
+            problems.append("doap:repository has no GitRepository with an https location")
         name = project.find(DOAP + "name")
         if name is not None and (name.text or "").strip() != "fsthread":
             problems.append("doap:name is %r, not 'fsthread'" % name.text)

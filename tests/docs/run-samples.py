@@ -3,16 +3,21 @@
 """Runs every code sample of the documentation, as a TAP test each.
 
     run-samples.py --source-root DIR --build-root DIR [--cc CC...] [--gir]
+                   [--gjs GJS] [--valac VALAC]
 
-Takes every fenced code block tagged c, python (or py) or js (or
-javascript) from README.md and docs/*.md, and:
+Takes every fenced code block tagged c, python (or py), js (or
+javascript) or vala from README.md and docs/*.md, and:
 
 - c: writes it to a file, compiles it with
   `cc $(pkg-config --cflags --libs fsthread-1)` against the build tree
   (its uninstalled fsthread-1.pc), warnings fatal, and runs it;
 - python: runs it with /usr/bin/python3, the typelib and library from the
   build tree and the override from the source tree;
-- js: runs it with gjs, the typelib and library from the build tree.
+- js: runs it with gjs, the typelib and library from the build tree: as
+  an ES module (gjs -m) when it has an import or export statement, else as
+  a legacy script;
+- vala: compiles it with `valac --pkg fsthread-1` against the vapi and the
+  uninstalled fsthread-1.pc of the build tree, and runs it.
 
 A sample passes when it builds and exits with status 0 within the time
 limit. An HTML comment on the line before a fence marks the block:
@@ -35,7 +40,8 @@ import subprocess
 import sys
 import tempfile
 
-RUN_LANGUAGES = {"c", "python", "js"}
+RUN_LANGUAGES = {"c", "python", "js", "vala"}
+MODULE_RE = re.compile(r"^\s*(import|export)\b", re.M)
 ALIASES = {"javascript": "js", "py": "python", "python3": "python"}
 FENCE_RE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*)$")
 FRAGMENT_MARK = "<!-- fragment -->"
@@ -176,7 +182,21 @@ class Runner:
         src = os.path.join(work, "sample.js")
         with open(src, "w", encoding="utf-8") as f:
             f.write(sample.code)
-        return run([self.args.gjs, src], self.gi_env, work)
+        module = ["-m"] if MODULE_RE.search(sample.code) else []
+        return run([self.args.gjs] + module + [src], self.gi_env, work)
+
+    def vala(self, sample, work):
+        src = os.path.join(work, "sample.vala")
+        exe = os.path.join(work, "sample")
+        with open(src, "w", encoding="utf-8") as f:
+            f.write(sample.code)
+        ok, out = run([self.args.valac, "--fatal-warnings",
+                       "--vapidir", os.path.join(self.build, "fsthread"),
+                       "--pkg", "fsthread-1", "--pkg", "gio-2.0",
+                       "-X", "-w", src, "-o", exe], self.c_env, work)
+        if not ok:
+            return False, out
+        return run([exe], self.c_env, work)
 
 
 def main():
@@ -186,6 +206,8 @@ def main():
     parser.add_argument("--cc", nargs="+", default=["cc"])
     parser.add_argument("--python", default="/usr/bin/python3")
     parser.add_argument("--gjs", default="gjs")
+    parser.add_argument("--valac", default=None,
+                        help="the vapi was built: compile and run vala samples")
     parser.add_argument("--gir", action="store_true",
                         help="the typelib was built: run python and js samples")
     args = parser.parse_args()
@@ -216,6 +238,9 @@ def main():
         if sample.language == "js" and shutil.which(args.gjs) is None:
             print("ok %d - %s # SKIP gjs not found" % (n, sample))
             continue
+        if sample.language == "vala" and args.valac is None:
+            print("ok %d - %s # SKIP built without the Vala bindings" % (n, sample))
+            continue
         work = tempfile.mkdtemp(prefix="fs-doc-sample-")
         try:
             ok, out = getattr(runner, sample.language)(sample, work)
@@ -240,7 +265,7 @@ def main():
 
     # The extractor itself: samples of each language were found and run.
     n += 1
-    want = ["c"] + (["python", "js"] if args.gir else [])
+    want = ["c"] + (["python", "js"] if args.gir else []) + (["vala"] if args.valac else [])
     missing = [lang for lang in want if counts[lang] == 0]
     if missing:
         print("not ok %d - a sample ran for every language (none ran for %s)"

@@ -5,15 +5,14 @@
 // _async/_finish pair whose callback runs on the main context, and a JS
 // function handed to a worker is refused with an error, never run there.
 
-imports.gi.versions.Fs = '1';
-imports.searchPath.unshift(GLib_dirname());
-const {Fs, GLib, Gio} = imports.gi;
-const {test, assert, assertEqual, assertRejects, run} = imports.tap;
+// An ES module, run with `gjs -m`.
 
-function GLib_dirname() {
-    const {GLib: G} = imports.gi;
-    return G.path_get_dirname(new Error().fileName.replace(/^file:\/\//, '').split(':')[0]);
-}
+import Fs from 'gi://Fs?version=1';
+import GLib from 'gi://GLib';
+import Gio from 'gi://Gio';
+import System from 'system';
+
+import {test, assert, assertEqual, assertRejects, run} from './tap.js';
 
 Gio._promisify(Fs.Thread.prototype, 'join_async', 'join_finish');
 Gio._promisify(Fs.MultiThread.prototype, 'join_async', 'join_finish');
@@ -28,6 +27,14 @@ async function nextItem(bg, cancellable = null) {
     if (result.length === 2 && result[0] === false)
         return undefined;
     return result[0];
+}
+
+// The async iteration helper of the GJS tutorial: for await (const item
+// of items(stream)) ...
+async function* items(stream, cancellable = null) {
+    for (let item = await nextItem(stream, cancellable); item !== undefined;
+        item = await nextItem(stream, cancellable))
+        yield item;
 }
 
 function tmpDir() {
@@ -153,6 +160,26 @@ test('file loader: special files are refused, next_async can be cancelled, close
     GLib.rmdir(dir);
 });
 
+test('for await over a stream, and a break that closes it', async () => {
+    const dir = tmpDir();
+    const files = ['1', '22', '333', '4444'].map(text => writeFile(dir, `f${text}`, text));
+    const sizes = [];
+    for await (const item of items(Fs.BackgroundGenerator.new_for_files(files, 2)))
+        sizes.push(item.get_contents().get_size());
+    assertEqual(sizes.join(','), '1,2,3,4', 'every item, in order');
+
+    const loader = Fs.BackgroundGenerator.new_for_files(files, 1);
+    for await (const item of items(loader)) {
+        assertEqual(item.file.get_basename(), 'f1', 'the first item');
+        loader.close();
+        break;
+    }
+    assert(loader.is_closed(), 'closed');
+    for (const f of files)
+        f.delete(null);
+    GLib.rmdir(dir);
+});
+
 test('ErrorState from JS', () => {
     const state = new Fs.ErrorState();
     assert(!state.has_error, 'empty');
@@ -173,5 +200,5 @@ test('ErrorState from JS', () => {
     assert(state.re_raise(), 're_raise on empty');
 });
 
-const failed = run();
-imports.system.exit(failed > 0 ? 1 : 0);
+const failed = await run();
+System.exit(failed > 0 ? 1 : 0);

@@ -877,7 +877,7 @@ class TestGObject(unittest.TestCase):
         outcome = []
 
         def on_item(source, result):
-            outcome.append(source.next_finish(result))
+            outcome.append(source.next_finish_full(result))
             loop.quit()
 
         bg.next_async(None, on_item)
@@ -908,7 +908,7 @@ class TestGObject(unittest.TestCase):
             outcome["threads"] = outcome.get("threads", set()) | {threading.get_ident()}
             self.assertEqual(user_data, "user-data")
             try:
-                value, status = source.next_finish(result)
+                value, status = source.next_finish_full(result)
             except GLib.Error as error:
                 outcome["error"] = error
                 loop.quit()

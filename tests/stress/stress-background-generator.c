@@ -6,9 +6,10 @@
  * the first item, mid-stream, after the end, while the producer is blocked
  * on a full queue, or while a consumer is blocked on an empty one. The
  * closer is the thread running the trial, a consumer, a thread of its own,
- * or the generator itself. Some generators fail at a random item, some
- * consumers are cancelled while they wait, and the last reference is
- * dropped by whichever thread finishes last.
+ * or the generator itself; some closers first close without waiting, then
+ * wait. Some generators fail at a random item, some consumers are
+ * cancelled while they wait, and the last reference is dropped by
+ * whichever thread finishes last.
  *
  * Nothing is assumed; everything is counted:
  *  - every item yielded is taken by exactly one consumer or freed exactly
@@ -17,6 +18,8 @@
  *  - a generator's error reaches every consumer that reaches the end, and is
  *    listed once in the producer thread's error state and once in the
  *    default one; no consumer sees an end or an error that did not happen;
+ *  - every wait ends with a status that fits what happened, and a GError
+ *    comes with FS_WAIT_FAILED only;
  *  - every object is finalized and the thread count comes back;
  *  - a watchdog fails the run, with its seed, if a trial hangs.
  *
@@ -62,6 +65,7 @@ typedef enum {
   WAIT_NEXT_TIMEOUT_LONG,
   WAIT_NEXT_TIMEOUT_SHORT,
   WAIT_ASYNC,
+  WAIT_NEXT_VALUE,
   N_WAITS
 } WaitKind;
 
@@ -112,7 +116,7 @@ typedef struct
 
   /* Async completion, on the consumer's own context. */
   gboolean      async_done;
-  gboolean      async_ret;
+  FsWaitStatus  async_status;
   gpointer      async_item;
 } Consumer;
 
@@ -130,6 +134,7 @@ struct _Trial
   guint           close_at;      /* MID_STREAM: items taken before the close */
   Moment          moment;
   Closer          closer;
+  gboolean        close_without_waiting_first;
   OnClosed        on_closed;
   gboolean        cancel_one;    /* CONSUMER_BLOCKED: cancel a consumer first */
   gboolean        driver_drops_early;
@@ -238,12 +243,32 @@ static void
 close_now (Trial                 *t,
            FsBackgroundGenerator *bg)
 {
+  /* The producer cannot wait for itself; anyone else waits until it has
+   * returned, which it does at its next yield or on the cancellable. */
+  gboolean on_producer = fs_thread_get_current () == t->thread;
+  FsWaitStatus expected = on_producer ? FS_WAIT_WOULD_DEADLOCK : FS_WAIT_OK;
+  FsWaitStatus status;
+
   trial_lock (t);
   t->close_requested = TRUE;
   g_mutex_unlock (&t->mutex);
 
-  fs_background_generator_close (bg);
+  if (t->close_without_waiting_first)
+    {
+      /* Closes at once; the wait for the producer may be over, or not. */
+      status = fs_background_generator_close (bg, 0, NULL);
+      if (status != expected && (on_producer || status != FS_WAIT_TIMED_OUT))
+        stress_fail (t, "a close without waiting returned %d", status);
+      g_assert_true (fs_background_generator_is_closed (bg));
+    }
+
+  /* Closing again closes nothing more, and waits. */
+  status = fs_background_generator_close (bg, -1, NULL);
+  if (status != expected)
+    stress_fail (t, "the close returned %d, not %d", status, expected);
   g_assert_true (fs_background_generator_is_closed (bg));
+  if (!on_producer && fs_thread_is_alive (t->thread))
+    stress_fail (t, "the close returned while the producer runs");
 
   trial_lock (t);
   t->closed = TRUE;
@@ -471,39 +496,55 @@ async_next_done (GObject      *object,
                  gpointer      data)
 {
   Consumer *c = data;
+  GValue *value;
 
-  c->async_ret = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), result,
-                                                       &c->async_item, &c->error);
+  c->async_status = FS_WAIT_OK;
+  value = fs_background_generator_next_finish_full (FS_BACKGROUND_GENERATOR (object), result,
+                                               &c->async_status, &c->error);
+  if ((value != NULL) != (c->async_status == FS_WAIT_OK))
+    stress_fail (c->trial, "consumer %u: next_finish returned %s value with status %d",
+                 c->index, value != NULL ? "a" : "no", c->async_status);
+  if (value != NULL)
+    {
+      if (!G_VALUE_HOLDS_POINTER (value))
+        stress_fail (c->trial, "consumer %u: next_finish returned a %s value",
+                     c->index, G_VALUE_TYPE_NAME (value));
+      c->async_item = g_value_get_pointer (value);
+      g_value_unset (value);
+      g_free (value);
+    }
   c->async_done = TRUE;
 }
 
 /* One wait for the next item, of the consumer's kind. */
-static gboolean
+static FsWaitStatus
 consumer_next (Consumer     *c,
                GMainContext *context,
                gpointer     *item)
 {
-  gboolean ret;
+  FsWaitStatus status;
 
   switch (c->wait)
     {
     case WAIT_NEXT:
-      return fs_background_generator_next (c->bg, item, c->cancellable, &c->error);
+      return fs_background_generator_next (c->bg, item, -1, c->cancellable, &c->error);
 
     case WAIT_NEXT_TIMEOUT_LONG:
-      return fs_background_generator_next_timeout (c->bg, item, (gint64) 3600 * G_USEC_PER_SEC,
-                                                   c->cancellable, &c->error);
+      return fs_background_generator_next (c->bg, item, (gint64) 3600 * G_USEC_PER_SEC,
+                                           c->cancellable, &c->error);
 
     case WAIT_NEXT_TIMEOUT_SHORT:
       /* Short waits that time out and are tried again: the timeout is
        * the behaviour under test. */
       for (guint i = 0; ; i++)
         {
-          ret = fs_background_generator_next_timeout (c->bg, item, (i % 7) * 100,
-                                                      c->cancellable, &c->error);
-          if (ret || !g_error_matches (c->error, FS_ERROR, FS_ERROR_TIMED_OUT))
-            return ret;
-          g_clear_error (&c->error);
+          status = fs_background_generator_next (c->bg, item, (i % 7) * 100,
+                                                 c->cancellable, &c->error);
+          if (status != FS_WAIT_TIMED_OUT)
+            return status;
+          if (c->error != NULL || *item != NULL)
+            stress_fail (c->trial, "consumer %u: a timed out next set %s", c->index,
+                         c->error != NULL ? c->error->message : "an item");
         }
 
     case WAIT_ASYNC:
@@ -513,7 +554,25 @@ consumer_next (Consumer     *c,
       while (!c->async_done)
         g_main_context_iteration (context, TRUE);
       *item = c->async_item;
-      return c->async_ret;
+      return c->async_status;
+
+    case WAIT_NEXT_VALUE:
+      {
+        GValue value = G_VALUE_INIT;
+
+        /* A stream of pointers: the item comes as a G_TYPE_POINTER. */
+        status = fs_background_generator_next_value (c->bg, -1, c->cancellable, &value,
+                                                     &c->error);
+        if (status == FS_WAIT_OK)
+          {
+            if (!G_VALUE_HOLDS_POINTER (&value))
+              stress_fail (c->trial, "consumer %u: next_value gave a %s value",
+                           c->index, G_VALUE_TYPE_NAME (&value));
+            *item = g_value_get_pointer (&value);
+          }
+        g_value_unset (&value);
+        return status;
+      }
 
     case N_WAITS:
     default:
@@ -547,7 +606,7 @@ consumer_main (gpointer data)
   for (;;)
     {
       gpointer item = NULL;
-      gboolean ret;
+      FsWaitStatus status;
 
       if (is_closer && t->moment == MOMENT_MID_STREAM && c->n_taken == t->close_at)
         close_now (t, c->bg);
@@ -556,32 +615,50 @@ consumer_main (gpointer data)
       t->consumers_waiting++;
       trial_unlock_broadcast (t);
 
-      ret = consumer_next (c, context, &item);
+      status = consumer_next (c, context, &item);
 
       trial_lock (t);
       t->consumers_waiting--;
       trial_unlock_broadcast (t);
 
-      if (ret)
+      /* The error comes with FS_WAIT_FAILED, and only with it. */
+      if ((status == FS_WAIT_FAILED) != (c->error != NULL))
+        stress_fail (t, "consumer %u: status %d came with %s", c->index, status,
+                     c->error != NULL ? c->error->message : "no error");
+
+      if (status == FS_WAIT_OK)
         {
           consumer_take (c, item);
           continue;
         }
 
       if (item != NULL)
-        stress_fail (t, "consumer %u: an item came with the end", c->index);
+        stress_fail (t, "consumer %u: an item came with status %d", c->index, status);
 
-      if (c->error == NULL)
-        c->outcome = OUTCOME_END;
-      else if (c->error->domain == STRESS_ERROR)
-        c->outcome = OUTCOME_GENERATOR_ERROR;
-      else if (g_error_matches (c->error, FS_ERROR, FS_ERROR_CLOSED))
-        c->outcome = OUTCOME_CLOSED;
-      else if (g_error_matches (c->error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
-        c->outcome = OUTCOME_CANCELLED;
-      else
-        stress_fail (t, "consumer %u: unexpected error: %s",
-                     c->index, c->error->message);
+      switch (status)
+        {
+        case FS_WAIT_END:
+          c->outcome = OUTCOME_END;
+          break;
+        case FS_WAIT_FAILED:
+          if (c->error->domain != STRESS_ERROR)
+            stress_fail (t, "consumer %u: unexpected error: %s", c->index, c->error->message);
+          c->outcome = OUTCOME_GENERATOR_ERROR;
+          break;
+        case FS_WAIT_CLOSED:
+          c->outcome = OUTCOME_CLOSED;
+          break;
+        case FS_WAIT_CANCELLED:
+          c->outcome = OUTCOME_CANCELLED;
+          break;
+        case FS_WAIT_OK:
+        case FS_WAIT_TIMED_OUT:
+        case FS_WAIT_INTERRUPTED:
+        case FS_WAIT_WOULD_DEADLOCK:
+        case FS_WAIT_NOT_STARTED:
+        default:
+          stress_fail (t, "consumer %u: unexpected status %d", c->index, status);
+        }
       break;
     }
 
@@ -604,8 +681,8 @@ consumer_main (gpointer data)
   if (is_closer && t->moment == MOMENT_AFTER_END)
     run_closer (t, c->bg, c);
 
-  /* Perhaps the last reference: then this thread closes the stream and
-   * joins the producer. */
+  /* Perhaps the last reference: then this thread closes the stream, and
+   * does not wait for the producer. */
   g_clear_object (&c->bg);
 
   if (context != NULL)
@@ -657,6 +734,7 @@ trial_new (guint    salt,
   t->n_consumers = g_rand_int_range (rand, 1, MAX_CONSUMERS + 1);
   t->on_closed = g_rand_int_range (rand, 0, N_ON_CLOSED);
   t->name = random_name (rand);
+  t->close_without_waiting_first = g_rand_boolean (rand);
 
   switch (g_rand_int_range (rand, 0, 16))
     {
@@ -739,13 +817,16 @@ trial_new (guint    salt,
 
   {
     static const char *closers[] = { "driver", "consumer 0", "other thread", "producer" };
-    static const char *waits[] = { "next", "next_timeout", "short next_timeouts", "next_async" };
+    static const char *waits[] = { "next", "next with a timeout", "short timeouts", "next_async",
+                                   "next_value" };
     GString *plan = g_string_new (NULL);
 
-    g_string_append_printf (plan, "closed %s by the %s; prefetch %u, %u items, fail at %d, "
+    g_string_append_printf (plan, "closed %s by the %s%s; prefetch %u, %u items, fail at %d, "
                             "stall at %d, close at %d, on close %d, cancel one %d, "
                             "driver drops early %d; consumers:",
-                            moment_names[t->moment], closers[t->closer], t->prefetch,
+                            moment_names[t->moment], closers[t->closer],
+                            t->close_without_waiting_first ? " (first without waiting)" : "",
+                            t->prefetch,
                             t->n_items, (gint) t->fail_at, (gint) t->stall_at,
                             (gint) t->close_at, t->on_closed, t->cancel_one,
                             t->driver_drops_early);
@@ -787,12 +868,19 @@ trial_check (Trial *t)
 {
   g_autoptr(GError) join_error = NULL;
   FsErrorState *state = fs_thread_get_error_state (t->thread);
+  FsWaitStatus join_status;
   gboolean joined, failed;
   guint produced, consumed = 0, freed = 0;
 
-  /* Joined already by the close, unless the last reference went on the
-   * producer thread; joining again returns the same result. */
-  joined = fs_thread_join (t->thread, NULL, &join_error);
+  /* Neither a close nor the last unref reaps the producer: this join
+   * does, and waits for it when the last reference went while it ran. */
+  join_status = fs_thread_join (t->thread, -1, NULL, &join_error);
+  if (join_status != FS_WAIT_OK && join_status != FS_WAIT_FAILED)
+    stress_fail (t, "the producer's join returned %d", join_status);
+  if ((join_status == FS_WAIT_FAILED) != (join_error != NULL))
+    stress_fail (t, "the producer's join returned %d with %s", join_status,
+                 join_error != NULL ? join_error->message : "no error");
+  joined = join_status == FS_WAIT_OK;
   failed = g_atomic_int_get (&t->generator_failed);
   produced = (guint) g_atomic_int_get (&t->produced);
   if (joined == failed)

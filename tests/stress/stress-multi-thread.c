@@ -6,14 +6,15 @@
  * while polling the cancellable, fail with an error, fail without one, wait
  * until cancelled, or cancel the group. The group is cancelled before the
  * start (which a start undoes), after it, after some members have started,
- * or from another thread, and joined by one of: join, a long join_timeout,
- * short join_timeouts tried again, a join whose cancellable fires, the
+ * or from another thread, and joined by one of: join, a join with a long
+ * timeout, short timeouts tried again, a join whose cancellable fires, the
  * same four asynchronously, or not at all (the last reference dropped while
  * it runs). Sometimes a second thread joins at the same time.
  *
  * Counted for each run: every member ran exactly once; the errors listed
- * are exactly those of the members that failed, each once, and join raises
- * the first of them; the default error state grew by exactly the number of
+ * are exactly those of the members that failed, each once, and join returns
+ * FS_WAIT_FAILED with the first of them (FS_WAIT_OK when none failed, and no
+ * other status than those and the timeouts and cancellations planned); the default error state grew by exactly the number of
  * failures; the data is freed exactly once, after every member; the thread
  * count comes back. A watchdog fails the run, with its seed, if it hangs.
  *
@@ -61,7 +62,7 @@ typedef enum {
 } JoinPlan;
 
 static const char *join_names[N_JOINS] = {
-  "join", "join_timeout", "short join_timeouts", "join with a cancellable",
+  "join", "join with a long timeout", "short timeouts", "join with a cancellable",
   "join_async", "join_async with a cancellable", "dropped unjoined",
 };
 
@@ -357,6 +358,37 @@ group_free (Group *g)
   g_free (g);
 }
 
+/* The boolean view of a join that ended: FS_WAIT_OK or FS_WAIT_FAILED,
+ * and no other status. */
+static gboolean
+joined_ok (Group        *g,
+           FsWaitStatus  status,
+           const char   *by)
+{
+  if (status != FS_WAIT_OK && status != FS_WAIT_FAILED)
+    stress_fail (g, "%s ended with status %d", by, (int) status);
+  return status == FS_WAIT_OK;
+}
+
+/* Joins with short timeouts, tried again while they time out: the timeout
+ * is the behaviour under test. */
+static gboolean
+join_polling (Group          *g,
+              FsMultiThread  *group,
+              GError        **error)
+{
+  FsWaitStatus status;
+
+  for (guint i = 0; ; i++)
+    {
+      status = fs_multi_thread_join (group, (i % 5) * 200, NULL, error);
+      if (status != FS_WAIT_TIMED_OUT)
+        return joined_ok (g, status, "a join with short timeouts");
+      if (error != NULL && *error != NULL)
+        stress_fail (g, "a timed-out join set an error");
+    }
+}
+
 /* Helper threads. */
 
 typedef struct
@@ -396,28 +428,20 @@ extra_joiner_main (gpointer data)
   Helper *h = data;
 
   if (!h->poll)
-    {
-      h->ret = fs_multi_thread_join (h->group, NULL, &h->error);
-      return NULL;
-    }
-
-  /* Short waits, tried again while they time out. */
-  for (guint i = 0; ; i++)
-    {
-      h->ret = fs_multi_thread_join_timeout (h->group, (i % 5) * 200, NULL, &h->error);
-      if (h->ret || !g_error_matches (h->error, FS_ERROR, FS_ERROR_TIMED_OUT))
-        return NULL;
-      g_clear_error (&h->error);
-    }
+    h->ret = joined_ok (h->g, fs_multi_thread_join (h->group, -1, NULL, &h->error),
+                        "another joiner");
+  else
+    h->ret = join_polling (h->g, h->group, &h->error);
+  return NULL;
 }
 
 /* Joining. */
 
 typedef struct
 {
-  gboolean  done;
-  gboolean  ret;
-  GError   *error;
+  gboolean      done;
+  FsWaitStatus  status;
+  GError       *error;
 } AsyncJoin;
 
 static void
@@ -427,11 +451,11 @@ joined_cb (GObject      *object,
 {
   AsyncJoin *j = data;
 
-  j->ret = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &j->error);
+  j->status = fs_multi_thread_join_finish (FS_MULTI_THREAD (object), result, &j->error);
   j->done = TRUE;
 }
 
-static gboolean
+static FsWaitStatus
 join_async (FsMultiThread  *group,
             GMainContext   *context,
             GCancellable   *cancellable,
@@ -444,7 +468,7 @@ join_async (FsMultiThread  *group,
     g_main_context_iteration (context, TRUE);
   if (j.error != NULL)
     g_propagate_error (error, j.error);
-  return j.ret;
+  return j.status;
 }
 
 static gboolean
@@ -457,29 +481,19 @@ join_group (Group          *g,
   Helper canceller = { 0 };
   GThread *thread = NULL;
   GError *local_error = NULL;
-  gboolean ret;
+  FsWaitStatus status;
 
   switch (plan)
     {
     case JOIN_BLOCKING:
-      return fs_multi_thread_join (group, NULL, error);
+      return joined_ok (g, fs_multi_thread_join (group, -1, NULL, error), join_names[plan]);
 
     case JOIN_TIMEOUT_LONG:
-      return fs_multi_thread_join_timeout (group, (gint64) 3600 * G_USEC_PER_SEC, NULL, error);
+      return joined_ok (g, fs_multi_thread_join (group, (gint64) 3600 * G_USEC_PER_SEC, NULL, error),
+                        join_names[plan]);
 
     case JOIN_POLL:
-      /* Short waits that time out and are tried again: the timeout is the
-       * behaviour under test. */
-      for (guint i = 0; ; i++)
-        {
-          ret = fs_multi_thread_join_timeout (group, (i % 5) * 200, NULL, &local_error);
-          if (ret || !g_error_matches (local_error, FS_ERROR, FS_ERROR_TIMED_OUT))
-            break;
-          g_clear_error (&local_error);
-        }
-      if (local_error != NULL)
-        g_propagate_error (error, local_error);
-      return ret;
+      return join_polling (g, group, error);
 
     case JOIN_CANCELLABLE:
     case JOIN_ASYNC_CANCELLABLE:
@@ -491,24 +505,25 @@ join_group (Group          *g,
       canceller.after = 1;
       thread = g_thread_new ("stress-join-cancel", canceller_main, &canceller);
       if (plan == JOIN_CANCELLABLE)
-        ret = fs_multi_thread_join (group, cancellable, &local_error);
+        status = fs_multi_thread_join (group, -1, cancellable, &local_error);
       else
-        ret = join_async (group, g->context, cancellable, &local_error);
+        status = join_async (group, g->context, cancellable, &local_error);
       g_thread_join (thread);
-      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+      if (status == FS_WAIT_CANCELLED)
         {
-          g_clear_error (&local_error);
+          if (local_error != NULL)
+            stress_fail (g, "a cancelled join set an error");
           if (plan == JOIN_CANCELLABLE)
-            ret = fs_multi_thread_join (group, NULL, &local_error);
+            status = fs_multi_thread_join (group, -1, NULL, &local_error);
           else
-            ret = join_async (group, g->context, NULL, &local_error);
+            status = join_async (group, g->context, NULL, &local_error);
         }
       if (local_error != NULL)
         g_propagate_error (error, local_error);
-      return ret;
+      return joined_ok (g, status, join_names[plan]);
 
     case JOIN_ASYNC:
-      return join_async (group, g->context, NULL, error);
+      return joined_ok (g, join_async (group, g->context, NULL, error), join_names[plan]);
 
     case JOIN_DROP:
     case N_JOINS:
@@ -684,6 +699,7 @@ run_trial (Case         *cs,
 
       for (guint i = 0; i < run->n_extra; i++)
         {
+          extra[i].g = g;
           extra[i].group = group;
           extra[i].poll = run->extra_poll[i];
           extra_threads[i] = g_thread_new ("stress-joiner", extra_joiner_main, &extra[i]);
@@ -726,7 +742,7 @@ run_trial (Case         *cs,
       check_raised (g, ret, error, errors, "check_and_raise_error");
 
       if (fs_multi_thread_get_has_error (group) != (errors->len > 0))
-        stress_fail (g, "has-error is wrong");
+        stress_fail (g, "get_has_error() is wrong");
       if (errors->len > 0 && !g_cancellable_is_cancelled (fs_multi_thread_get_cancellable (group)))
         stress_fail (g, "a member failed, but the group was not cancelled");
       if (g_cancellable_is_cancelled (fs_multi_thread_get_cancellable (group)))
