@@ -60,7 +60,7 @@ def main(argv):
     workers.join()
     files.close()
 
-    for error in failures.errors:
+    for _, error, _ in failures.errors:
         print("hash-tree.py: %s" % error, file=sys.stderr)
     return 1 if failures.has_error else 0
 

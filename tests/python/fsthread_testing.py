@@ -86,5 +86,13 @@ class Failure(Exception):
     """An exception of the tests' own."""
 
 
+def values(errors):
+    """The exceptions of a list of (type, value, traceback), as `errors`
+    lists them."""
+    for info in errors:
+        assert len(info) == 3 and info[0] is type(info[1]), info
+    return [info[1] for info in errors]
+
+
 __all__ = ["Fs", "GLib", "GObject", "HANG", "FS_DOMAIN", "Failure", "collect_garbage",
-           "count_threads", "on_cancel", "quiet_thread_count", "wait_threads_settle"]
+           "count_threads", "on_cancel", "quiet_thread_count", "values", "wait_threads_settle"]

@@ -15,7 +15,8 @@ import unittest
 import weakref
 
 from fsthread_testing import (
-    FS_DOMAIN, Failure, Fs, GLib, GObject, HANG, collect_garbage, quiet_thread_count, wait_threads_settle)
+    FS_DOMAIN, Failure, Fs, GLib, GObject, HANG, collect_garbage, quiet_thread_count, values,
+    wait_threads_settle)
 
 
 class Item:
@@ -143,7 +144,7 @@ class TestNameAndPrefetch(unittest.TestCase):
 
         bg = Fs.BackgroundGenerator(bg_default_name_source)
         self.assertEqual(bg.name, "bg_default_name_source")
-        self.assertEqual(bg.gobject.get_thread().get_name(), "bg_default_name_source")
+        self.assertEqual(bg.get_thread().get_name(), "bg_default_name_source")
         bg.close()
 
     def test_explicit_name(self):
@@ -214,11 +215,11 @@ class TestBound(unittest.TestCase):
         # generator, which would go on forever, stops at exactly `prefetch`.
         self.assertTrue(about_to_yield.wait(HANG))
         bg.close()
-        self.assertFalse(bg.gobject.get_thread().is_alive())
+        self.assertFalse(bg.get_thread().is_alive())
         self.assertEqual(state["created"], prefetch)
         self.assertEqual(state["returned"], prefetch - 1)
         self.assertTrue(state["finally"])
-        self.assertFalse(bg.gobject.get_thread().get_has_error())
+        self.assertFalse(bg.get_thread().get_has_error())
         # The close freed every item it held.
         gc.collect()
         self.assertEqual([r() for r in refs], [None] * prefetch)
@@ -388,27 +389,24 @@ class TestErrors(unittest.TestCase):
         self.assertEqual(got, [1])
         self.assertEqual(cm.exception.domain, "fs-test-domain")
         self.assertEqual(cm.exception.code, 17)
-        self.assertEqual(cm.exception.message,
-                         "Error in thread (bg-glib-error): no such batch")
+        self.assertEqual(cm.exception.message, "no such batch")
+        # C saw the domain and the code, the message naming the thread.
+        (recorded,) = bg.get_thread().get_error_state().dup_errors()
+        self.assertEqual((recorded.domain, recorded.code, recorded.message),
+                         ("fs-test-domain", 17, "Error in thread (bg-glib-error): no such batch"))
 
-    def test_error_from_c_is_glib_error(self):
+    def test_c_wait_status_after_close(self):
+        # What happened to a wait is a status, never an error.
         def gen():
             yield 1
 
         bg = Fs.BackgroundGenerator(gen)
         bg.close()
-        # A closed stream is an outcome of the C wait, not an error.
-        status, value = bg.next_value(-1, None)
+        status, value = bg.next_value(0, None)
         self.assertEqual(status, Fs.WaitStatus.CLOSED)
         self.assertIsNone(value)
-
-        def failing():
-            raise GLib.Error("from C's side", FS_DOMAIN, Fs.Error.FAILED)
-            yield  # pragma: no cover
-
-        with self.assertRaises(GLib.Error) as cm:
-            Fs.BackgroundGenerator(failing).next_value(-1, None)
-        self.assertTrue(cm.exception.matches(Fs.error_quark(), Fs.Error.FAILED))
+        with self.assertRaises(StopIteration):
+            bg.next()
 
     def test_error_recorded_on_the_producer_thread(self):
         def gen():
@@ -418,14 +416,13 @@ class TestErrors(unittest.TestCase):
         bg = Fs.BackgroundGenerator(gen)
         with self.assertRaises(Failure):
             bg.next()
-        thread = bg.gobject.get_thread()
+        thread = bg.get_thread()
         self.assertTrue(thread.get_has_error())
-        self.assertIsInstance(thread.errors[0], Failure)
+        self.assertIsInstance(values(thread.errors)[0], Failure)
 
     def test_error_keeps_its_own_context(self):
-        # Known bug: the override raises the exception again inside its own
-        # `except GLib.Error` block, which replaces the exception's
-        # __context__ with the internal GLib.Error.
+        # Raised outside the override's own `except GLib.Error` block,
+        # which would replace the exception's __context__.
         def gen():
             try:
                 raise OSError("the cause")
@@ -438,25 +435,23 @@ class TestErrors(unittest.TestCase):
             bg.next()
         self.assertIsInstance(cm.exception.__context__, OSError)
 
-    def test_generator_error_with_timed_out_code_is_not_a_timeout(self):
-        # 0.1's override took every error with the code of a timed out
-        # wait (5) for the timeout of its own wait, the generator's too:
-        # next() waited until its timeout instead of raising it.
+    def test_generator_error_with_an_fs_error_code_is_not_a_status(self):
+        # The generator's own error of fsthread's domain says nothing about
+        # the wait: next() raises it.
         def gen():
             yield 1
-            raise GLib.Error("inner wait timed out", FS_DOMAIN, 5)
+            raise GLib.Error("inner value out of range", FS_DOMAIN, Fs.Error.INVALID_ARGUMENT)
 
         bg = Fs.BackgroundGenerator(gen)
         self.assertEqual(bg.next(), 1)
         with self.assertRaises(GLib.Error) as cm:
-            bg.next(timeout=2)
-        self.assertEqual(cm.exception.code, 5)
-        self.assertIn("inner wait timed out", cm.exception.message)
+            bg.next(timeout=HANG)
+        self.assertEqual(cm.exception.code, Fs.Error.INVALID_ARGUMENT)
+        self.assertIn("inner value out of range", cm.exception.message)
 
     def test_generator_error_with_closed_code_is_not_lost(self):
-        # Known bug: the override takes every FS_ERROR_CLOSED for the end of
-        # its own stream, also the generator's error (here: of another,
-        # closed stream it read): the stream ends normally, the error lost.
+        # An FS_ERROR_CLOSED of the generator's own (here: of another,
+        # closed stream it read) is its failure, not the end of this stream.
         def gen():
             yield 1
             raise GLib.Error("the inner stream is closed", FS_DOMAIN, Fs.Error.CLOSED)
@@ -469,10 +464,9 @@ class TestErrors(unittest.TestCase):
         self.assertEqual(got, [1])
 
     def test_failed_generator_is_freed(self):
-        # Known bug: the exception the consumer got holds the frames that
-        # hold the generator object (next()'s own, the caller's), and the
-        # override's module-level registry holds the exception until that
-        # object is freed: never.
+        # The exception the consumer got holds the frames it went through
+        # (the caller's holds the stream), and the process-wide state keeps
+        # it, as the original's did, until cleared: then the stream is freed.
         def failing():
             yield 1
             raise Failure("should not keep its stream")
@@ -487,6 +481,7 @@ class TestErrors(unittest.TestCase):
             return weakref.ref(bg)
 
         ref = consume_once()
+        Fs.ErrorState.get_default().clear()
         collect_garbage()
         self.assertIsNone(ref())
         # And its name is free again.
@@ -521,8 +516,8 @@ class TestClose(unittest.TestCase):
         # close() joined the producer: its finally block has run.
         self.assertTrue(state["finally"])
         self.assertNotEqual(state["finally_thread"], threading.get_ident())
-        self.assertFalse(bg.gobject.get_thread().is_alive())
-        self.assertTrue(bg.gobject.is_closed())
+        self.assertFalse(bg.get_thread().is_alive())
+        self.assertTrue(bg.is_closed())
         gc.collect()
         self.assertEqual([r() for r in refs], [None] * len(refs))
         # A closed stream ends; closing again does nothing more.
@@ -559,7 +554,7 @@ class TestClose(unittest.TestCase):
         with Fs.BackgroundGenerator(gen, prefetch=2) as bg:
             self.assertIsInstance(bg, Fs.BackgroundGenerator)
             self.assertEqual([bg.next() for _ in range(5)], [0, 1, 2, 3, 4])
-        self.assertTrue(bg.gobject.is_closed())
+        self.assertTrue(bg.is_closed())
         self.assertTrue(state["finally"])
 
     def test_with_statement_on_error(self):
@@ -620,12 +615,8 @@ class TestClose(unittest.TestCase):
             for item in bg:
                 if item == round_ % 3:
                     break
-            producer = bg.get_thread()
             del bg
-            # The drop closed the stream without waiting; the producer then
-            # finishes on its own.
-            producer.join(HANG)
-            del producer
+            # The drop closed the stream and joined the producer, at once.
             self.assertEqual(len(finished), round_ + 1)
         self.assertEqual([r() for r in refs if r() is not None], [])
         wait_threads_settle(start)
@@ -851,24 +842,52 @@ class TestGil(unittest.TestCase):
 class TestGObject(unittest.TestCase):
     """The C object behind the Python one."""
 
-    def test_gobject_is_the_c_class(self):
+    def test_the_gobject_is_the_object(self):
         def gen():
             yield 1
 
-        # The Python object is the GObject: no wrapper to outlive.
         bg = Fs.BackgroundGenerator(gen)
         self.assertIsInstance(bg, GObject.Object)
-        self.assertIs(bg.gobject, bg)
         self.assertEqual(type(bg).__gtype__.name, "FsBackgroundGenerator")
+        self.assertIs(bg.gobject, bg)
         self.assertEqual(bg.get_prefetch(), 1)
         self.assertEqual(bg.props.prefetch, 1)
         self.assertEqual(bg.props.name, bg.name)
         self.assertIsInstance(bg.get_thread(), Fs.Thread)
+        self.assertIs(bg.props.thread, bg.get_thread())
         status, value = bg.next_value(-1, None)
-        self.assertEqual(status, Fs.WaitStatus.OK)
-        self.assertEqual(value, 1)
+        self.assertEqual((status, value), (Fs.WaitStatus.OK, 1))
         status, value = bg.next_value(-1, None)
         self.assertEqual(status, Fs.WaitStatus.END)
+        self.assertFalse(bg.is_closed())
+        self.assertTrue(bg.close())
+        self.assertTrue(bg.is_closed())
+
+    def test_dropping_the_object_while_next_async_is_pending(self):
+        # The pending call holds the GObject, and with it the Python object:
+        # nothing is closed under it.
+        release = threading.Event()
+
+        def gen():
+            release.wait(HANG)
+            yield "late"
+
+        bg = Fs.BackgroundGenerator(gen)
+        loop = GLib.MainLoop()
+        outcome = []
+
+        def on_item(source, result):
+            outcome.append(source.next_finish_full(result))
+            loop.quit()
+
+        bg.next_async(None, on_item)
+        del bg
+        collect_garbage()
+        release.set()
+        guard = GLib.timeout_add_seconds(int(HANG), loop.quit)
+        loop.run()
+        GLib.source_remove(guard)
+        self.assertEqual(outcome, [("late", Fs.WaitStatus.OK)])
 
     def test_next_async_in_a_main_loop(self):
         custom = Item(3)
@@ -889,7 +908,6 @@ class TestGObject(unittest.TestCase):
             outcome["threads"] = outcome.get("threads", set()) | {threading.get_ident()}
             self.assertEqual(user_data, "user-data")
             try:
-                # The item itself, and the status: None is an item here.
                 value, status = source.next_finish_full(result)
             except GLib.Error as error:
                 outcome["error"] = error
@@ -908,7 +926,7 @@ class TestGObject(unittest.TestCase):
             return GLib.SOURCE_REMOVE
 
         guard = GLib.timeout_add_seconds(int(HANG), give_up)
-        bg.gobject.next_async(None, on_item, "user-data")
+        bg.next_async(None, on_item, "user-data")
         loop.run()
         GLib.source_remove(guard)
         self.assertNotIn("hang", outcome)
@@ -917,10 +935,11 @@ class TestGObject(unittest.TestCase):
         self.assertEqual(received[1], "EOF")
         self.assertIs(received[2], custom)
         self.assertEqual(outcome["threads"], {main_thread})
+        # The generator's GLib.Error, itself.
         error = outcome["error"]
         self.assertEqual(error.domain, "fs-test-domain")
         self.assertEqual(error.code, 5)
-        self.assertEqual(error.message, "Error in thread (bg-async): async failure")
+        self.assertEqual(error.message, "async failure")
         bg.close()
 
 

@@ -16,7 +16,7 @@ import weakref
 from gi.repository import Gio
 
 from fsthread_testing import (
-    Failure, Fs, GLib, HANG, on_cancel, quiet_thread_count, wait_threads_settle)
+    Failure, Fs, GLib, HANG, on_cancel, quiet_thread_count, values, wait_threads_settle)
 
 
 class Item:
@@ -29,6 +29,7 @@ class TestBreakages(unittest.TestCase):
     def test_1_early_exit_leaks_producer(self):
         start = quiet_thread_count()
         finished = []
+        done = threading.Condition()
         refs = []
 
         def endless():
@@ -39,7 +40,9 @@ class TestBreakages(unittest.TestCase):
                     yield item
                     del item
             finally:
-                finished.append(True)
+                with done:
+                    finished.append(True)
+                    done.notify_all()
 
         for round_ in range(100):
             bg = Fs.BackgroundGenerator(endless, prefetch=2)
@@ -48,20 +51,17 @@ class TestBreakages(unittest.TestCase):
                 break
             del item
             bg_ref = weakref.ref(bg)
-            producer = bg.get_thread()
             del bg
-            # Dropping the consumer's object stopped the producer, without
-            # waiting for it: the producer finishes on its own, running the
-            # generator's finally block.
+            # Dropping the consumer's object freed it and stopped the
+            # producer, which finishes on its own (a drop never waits): its
+            # generator's finally block runs.
             self.assertIsNone(bg_ref())
-            producer.join(HANG)
-            self.assertFalse(producer.is_alive())
-            del producer
-            self.assertEqual(len(finished), round_ + 1)
+            with done:
+                self.assertTrue(done.wait_for(lambda: len(finished) == round_ + 1, HANG))
+        wait_threads_settle(start)
         gc.collect()
         # No item is held by a forgotten producer.
         self.assertEqual([r for r in refs if r() is not None], [])
-        wait_threads_settle(start)
 
     def test_2_in_band_sentinels(self):
         def with_sentinels():
@@ -151,7 +151,7 @@ class TestBreakages(unittest.TestCase):
         fresh.re_raise()
 
         # Whoever watches the whole process still sees it.
-        self.assertTrue(any(e is exc for e in Fs.ErrorState.get_default().errors))
+        self.assertTrue(any(e is exc for e in values(Fs.ErrorState.get_default().errors)))
 
     def test_6_join_stops_at_first_failure(self):
         finished = []
@@ -181,7 +181,7 @@ class TestBreakages(unittest.TestCase):
         # the second failure is listed too.
         self.assertEqual(sorted(finished), [1, 2, 3])
         self.assertFalse(mt.is_alive())
-        self.assertEqual(sorted(e.args[0] for e in mt.errors), ["thread 0", "thread 2"])
+        self.assertEqual(sorted(e.args[0] for e in values(mt.errors)), ["thread 0", "thread 2"])
         # Joined, so it can run again.
         mt.start()
         with self.assertRaises(Failure):
@@ -219,10 +219,11 @@ class TestBreakages(unittest.TestCase):
 
         mt = Fs.MultiThread(held, thread_count=2)
         mt.start()
-        # The C join takes a timeout and a cancellable, and says which ended
-        # it: an outcome, not an error.
+        self.assertFalse(mt.join(timeout=0.1))
+        # The C join, with a timeout and a cancellable: a status.
         self.assertEqual(super(Fs.MultiThread, mt).join(100_000, None), Fs.WaitStatus.TIMED_OUT)
-        self.assertEqual(super(Fs.MultiThread, mt).join(-1, join_cancellable), Fs.WaitStatus.CANCELLED)
+        self.assertEqual(super(Fs.MultiThread, mt).join(-1, join_cancellable),
+                         Fs.WaitStatus.CANCELLED)
         self.assertTrue(mt.is_alive())
 
         gen_release = threading.Event()

@@ -8,7 +8,7 @@ import threading
 import traceback
 import unittest
 
-from fsthread_testing import Failure, Fs, GLib, GObject, HANG
+from fsthread_testing import Failure, Fs, GLib, GObject, HANG, values
 
 
 def raise_and_catch(exc):
@@ -25,7 +25,7 @@ class TestErrorState(unittest.TestCase):
         self.assertIsInstance(state, Fs.ErrorState)
         self.assertIsInstance(state, GObject.Object)
         self.assertFalse(state.has_error)
-        self.assertEqual(state.errors, [])
+        self.assertEqual(values(state.errors), [])
         self.assertEqual(state.get_n_errors(), 0)
         self.assertIsNone(state.re_raise())
 
@@ -37,7 +37,7 @@ class TestErrorState(unittest.TestCase):
         state.set(second)
         self.assertTrue(state.has_error)
         self.assertEqual(state.get_n_errors(), 2)
-        errors = state.errors
+        errors = values(state.errors)
         self.assertIs(errors[0], first)
         self.assertIs(errors[1], second)
         for _ in range(3):
@@ -52,7 +52,7 @@ class TestErrorState(unittest.TestCase):
                 self.fail("re_raise() raised nothing")
         # re_raise() does not consume the error.
         self.assertTrue(state.has_error)
-        self.assertEqual(len(state.errors), 2)
+        self.assertEqual(len(values(state.errors)), 2)
 
     def test_set_exc_info_tuple(self):
         state = Fs.ErrorState()
@@ -61,7 +61,7 @@ class TestErrorState(unittest.TestCase):
         except Failure:
             info = sys.exc_info()
             state.set(info)
-        self.assertIs(state.errors[0], info[1])
+        self.assertIs(values(state.errors)[0], info[1])
         with self.assertRaises(Failure) as cm:
             state.re_raise()
         self.assertIs(cm.exception, info[1])
@@ -77,7 +77,7 @@ class TestErrorState(unittest.TestCase):
             self.assertEqual(cm.exception.domain, "fs-test-domain")
             self.assertEqual(cm.exception.code, 13)
             self.assertEqual(cm.exception.message, "permission denied")
-        (listed,) = state.errors
+        (listed,) = values(state.errors)
         self.assertIsInstance(listed, GLib.Error)
         self.assertEqual((listed.domain, listed.code, listed.message),
                          ("fs-test-domain", 13, "permission denied"))
@@ -88,8 +88,8 @@ class TestErrorState(unittest.TestCase):
         state.set(SystemExit(2))
         with self.assertRaises(KeyboardInterrupt):
             state.re_raise()
-        self.assertIsInstance(state.errors[1], SystemExit)
-        self.assertEqual(state.errors[1].code, 2)
+        self.assertIsInstance(values(state.errors)[1], SystemExit)
+        self.assertEqual(values(state.errors)[1].code, 2)
 
     def test_mixed_kinds_keep_their_order(self):
         state = Fs.ErrorState()
@@ -100,7 +100,7 @@ class TestErrorState(unittest.TestCase):
             raise ValueError("info")
         except ValueError:
             state.set(sys.exc_info())
-        errors = state.errors
+        errors = values(state.errors)
         self.assertEqual(len(errors), 3)
         self.assertIsInstance(errors[0], GLib.Error)
         self.assertIs(errors[1], exc)
@@ -121,7 +121,7 @@ class TestErrorState(unittest.TestCase):
         state.set(GLib.Error("gone too", "fs-test-domain", 2))
         state.clear()
         self.assertFalse(state.has_error)
-        self.assertEqual(state.errors, [])
+        self.assertEqual(values(state.errors), [])
         self.assertIsNone(state.re_raise())
         # Usable again after a clear.
         exc = Failure("after clear")
@@ -139,13 +139,33 @@ class TestErrorState(unittest.TestCase):
         b.re_raise()
 
     def test_has_error_is_a_method_of_the_gobject(self):
-        # Not a property: it changes on workers, where nothing may be
-        # notified.
+        # It changes on worker threads: a method, never a notified property.
         state = Fs.ErrorState()
-        self.assertNotIn("has-error", [p.name for p in Fs.ErrorState.list_properties()])
         self.assertFalse(state.get_has_error())
         state.set(Failure("x"))
         self.assertTrue(state.get_has_error())
+        self.assertNotIn("has-error", [p.name for p in state.list_properties()])
+
+    def test_errors_are_exc_info_tuples(self):
+        state = Fs.ErrorState()
+        exc = raise_and_catch(Failure("as the original lists it"))
+        tb = exc.__traceback__
+        state.set(exc)
+        ((kind, value, traceback_),) = state.errors
+        self.assertIs(kind, Failure)
+        self.assertIs(value, exc)
+        self.assertIs(traceback_, tb)
+
+    def test_bounded_state_keeps_the_first_and_the_newest(self):
+        state = Fs.ErrorState(max_errors=4)
+        made = [Failure(n) for n in range(50)]
+        for exc in made:
+            state.set(exc)
+        self.assertEqual(state.get_n_errors(), 50)
+        self.assertEqual(values(state.errors), [made[0]] + made[-3:])
+        with self.assertRaises(Failure) as cm:
+            state.re_raise()
+        self.assertIs(cm.exception, made[0])
 
     def test_eight_threads_set_concurrently(self):
         state = Fs.ErrorState()
@@ -172,7 +192,7 @@ class TestErrorState(unittest.TestCase):
         for t in threads:
             t.join(HANG)
             self.assertFalse(t.is_alive())
-        errors = state.errors
+        errors = values(state.errors)
         self.assertEqual(len(errors), 8 * per_thread)
         self.assertEqual(state.get_n_errors(), 8 * per_thread)
         self.assertEqual(set(map(id, errors)), {id(e) for mine in made for e in mine})
@@ -199,7 +219,7 @@ class TestErrorState(unittest.TestCase):
         mt.start()
         mt.join()  # the workers did not fail: they only recorded
         self.assertFalse(mt.has_error)
-        self.assertEqual(set(map(id, state.errors)), set(map(id, raised)))
+        self.assertEqual(set(map(id, values(state.errors))), set(map(id, raised)))
 
     def test_default_state_is_one_object(self):
         default = Fs.ErrorState.get_default()
@@ -218,7 +238,7 @@ class TestErrorState(unittest.TestCase):
         t.start()
         t.join()
         self.assertGreater(default.get_n_errors(), before)
-        self.assertTrue(any(e is exc for e in default.errors))
+        self.assertTrue(any(e is exc for e in values(default.errors)))
         # The default state raises nothing by itself: the thread's own
         # error is only raised by the thread.
         with self.assertRaises(Failure):

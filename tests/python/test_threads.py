@@ -17,7 +17,8 @@ import unittest
 import weakref
 
 from fsthread_testing import (
-    FS_DOMAIN, Failure, Fs, GLib, HANG, collect_garbage, on_cancel, quiet_thread_count, wait_threads_settle)
+    FS_DOMAIN, Failure, Fs, GLib, HANG, collect_garbage, on_cancel, quiet_thread_count, values,
+    wait_threads_settle)
 
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -124,8 +125,7 @@ class TestThread(unittest.TestCase):
         t.join()  # only waits
         self.assertFalse(t.is_alive())
         self.assertTrue(t.has_error)
-        self.assertEqual(len(t.errors), 1)
-        self.assertIs(t.errors[0], raised[0])
+        self.assertEqual(values(t.errors), raised)
         exc = None
         try:
             t.check_and_raise_error()
@@ -142,8 +142,19 @@ class TestThread(unittest.TestCase):
         # Joining again still only waits.
         t.join()
 
+    def test_system_exit_ends_the_thread_quietly(self):
+        # As in threading: sys.exit() in a thread is no failure.
+        def target():
+            raise SystemExit(3)
+
+        t = Fs.Thread(target)
+        t.start()
+        t.join()
+        self.assertFalse(t.has_error)
+        t.check_and_raise_error()
+
     def test_base_exceptions_are_captured(self):
-        for exc_type in (SystemExit, KeyboardInterrupt, GeneratorExit):
+        for exc_type in (KeyboardInterrupt, GeneratorExit):
             def target():
                 raise exc_type("from the target")
 
@@ -155,18 +166,24 @@ class TestThread(unittest.TestCase):
                 t.check_and_raise_error()
 
     def test_glib_error_keeps_domain_and_code(self):
+        raised = []
+
         def target():
-            raise GLib.Error("device lost", "fs-test-domain", 23)
+            raised.append(GLib.Error("device lost", "fs-test-domain", 23))
+            raise raised[0]
 
         t = Fs.Thread(target, name="thread-glib-error")
         t.start()
         t.join()
+        # Python gets the same object back...
         with self.assertRaises(GLib.Error) as cm:
             t.check_and_raise_error()
-        self.assertEqual(cm.exception.domain, "fs-test-domain")
-        self.assertEqual(cm.exception.code, 23)
-        self.assertEqual(cm.exception.message, "Error in thread (thread-glib-error): device lost")
-        self.assertEqual(t.errors[0].code, 23)
+        self.assertIs(cm.exception, raised[0])
+        self.assertIs(values(t.errors)[0], raised[0])
+        # ...and C saw its domain and code, its message naming the thread.
+        (recorded,) = t.get_error_state().dup_errors()
+        self.assertEqual((recorded.domain, recorded.code, recorded.message),
+                         ("fs-test-domain", 23, "Error in thread (thread-glib-error): device lost"))
 
     def test_join_timeout_returns_while_held(self):
         release = threading.Event()
@@ -348,8 +365,7 @@ class TestThread(unittest.TestCase):
 
         def joined(source, result, *user_data):
             try:
-                source.join_finish(result)
-                outcome["ok"] = True
+                outcome["status"] = source.join_finish(result)
             except GLib.Error as error:
                 outcome["error"] = error
             loop.quit()
@@ -365,12 +381,18 @@ class TestThread(unittest.TestCase):
         GLib.source_remove(guard)
         self.assertNotIn("hang", outcome)
         self.assertEqual(outcome["error"].code, 3)
+        self.assertNotIn("status", outcome)
         self.assertFalse(t.is_alive())
+        # The next join_async of the joined thread gets the same outcome.
+        outcome.clear()
+        Fs.Thread.join_async(t, None, joined)
+        loop.run()
+        self.assertEqual(outcome["error"].code, 3)
 
-    def test_join_returns_when_target_failed_with_timed_out(self):
-        # The target's own FS_ERROR_TIMED_OUT (here raised by hand, as a
-        # target that let a bounded wait of its own fail would) is not the
-        # end of a wait slice: join() returns. In a child, which gives up
+    def test_join_returns_when_target_failed_with_an_fs_error(self):
+        # The target's own error with a code of fsthread's domain (here
+        # raised by hand, as a target whose inner stream failed would) says
+        # nothing about the join: join() returns. In a child, which gives up
         # after 3 seconds, as a join that waits forever would never return.
         code, out, err = run_child("""
             import threading
@@ -378,7 +400,7 @@ class TestThread(unittest.TestCase):
             DOMAIN = GLib.quark_to_string(Fs.error_quark())
 
             def target():
-                raise GLib.Error("Timed out waiting for the next item", DOMAIN, 5)
+                raise GLib.Error("inner stream closed", DOMAIN, Fs.Error.CLOSED)
 
             t = Fs.Thread(target, daemon=True)
             t.start()
@@ -390,13 +412,11 @@ class TestThread(unittest.TestCase):
         self.assertEqual(code, 0, err)
         self.assertEqual(out.strip(), "joined")
 
-    def test_join_does_not_raise_target_error_with_not_started_code(self):
-        # Known bug: join() maps every FS_ERROR_NOT_STARTED to "cannot join
-        # thread before it is started", also the target's own error.
+    def test_join_does_not_raise_target_error_with_an_fs_error_code(self):
         domain = FS_DOMAIN
 
         def target():
-            raise GLib.Error("an inner thread was not started", domain, Fs.Error.NOT_STARTED)
+            raise GLib.Error("an inner value was out of range", domain, Fs.Error.INVALID_ARGUMENT)
 
         t = Fs.Thread(target)
         t.start()
@@ -404,10 +424,9 @@ class TestThread(unittest.TestCase):
         self.assertTrue(t.has_error)
 
     def test_failed_thread_is_freed(self):
-        # Known bug: the override keeps each exception in a module-level
-        # registry until its owner is freed, and the exception's traceback
-        # holds the override's own frame, whose arguments hold the thread:
-        # a thread whose target failed is never freed.
+        # The exception outlives the thread (the process-wide state keeps
+        # it), but its traceback starts at the target: none of the library's
+        # frames, whose arguments would hold the thread.
         def failing():
             raise Failure("should not keep its thread")
 
@@ -423,7 +442,7 @@ class TestThread(unittest.TestCase):
         self.assertIsNone(ref())
 
     def test_failed_thread_releases_its_name(self):
-        # Known bug: the same leak, seen as the name a failed thread keeps.
+        # The same, seen as the name a failed thread would keep.
         def failing():
             raise Failure("keeps its name")
 
@@ -532,8 +551,7 @@ class TestMultiThread(unittest.TestCase):
         self.assertFalse(mt.is_alive())
         self.assertTrue(mt.completed())
         self.assertTrue(mt.has_error)
-        self.assertEqual(len(mt.errors), 1)
-        self.assertIs(mt.errors[0], raised[0])
+        self.assertEqual(values(mt.errors), raised)
         with self.assertRaises(Failure) as again:
             mt.check_and_raise_error()
         self.assertIs(again.exception, raised[0])
@@ -550,22 +568,30 @@ class TestMultiThread(unittest.TestCase):
         mt.start()
         with self.assertRaises(Failure) as cm:
             mt.join()
-        errors = mt.errors
+        errors = values(mt.errors)
         self.assertEqual(len(errors), 3)
         self.assertEqual(sorted(e.args[0] for e in errors), [0, 1, 2])
         self.assertIs(cm.exception, errors[0])
 
     def test_glib_error_keeps_domain_and_code(self):
+        raised = []
+        lock = threading.Lock()
+
         def worker():
-            raise GLib.Error("disk full", "fs-test-domain", 8)
+            error = GLib.Error("disk full", "fs-test-domain", 8)
+            with lock:
+                raised.append(error)
+            raise error
 
         mt = Fs.MultiThread(worker, thread_count=2, name="mt-glib")
         mt.start()
         with self.assertRaises(GLib.Error) as cm:
             mt.join()
-        self.assertEqual(cm.exception.domain, "fs-test-domain")
-        self.assertEqual(cm.exception.code, 8)
-        self.assertRegex(cm.exception.message, r"^Error in thread \(mt-glib_[01]\): disk full$")
+        self.assertIn(cm.exception, raised)
+        self.assertEqual((cm.exception.domain, cm.exception.code), ("fs-test-domain", 8))
+        for recorded in mt.dup_errors():
+            self.assertEqual((recorded.domain, recorded.code), ("fs-test-domain", 8))
+            self.assertRegex(recorded.message, r"^Error in thread \(mt-glib_[01]\): disk full$")
 
     def test_restart_after_join(self):
         runs = []
@@ -628,12 +654,10 @@ class TestMultiThread(unittest.TestCase):
         box.clear()
 
     def test_join_before_start(self):
-        # As the original: a group never started has no thread to join, so
-        # join() returns (C reports FS_WAIT_NOT_STARTED, an outcome).
+        # As the original's: nothing to join, nothing raised.
         mt = Fs.MultiThread(lambda: None, thread_count=2)
-        mt.join()
+        self.assertTrue(mt.join())
         self.assertTrue(mt.completed())
-        self.assertEqual(Fs.MultiThread.__base__.join(mt, -1, None), Fs.WaitStatus.NOT_STARTED)
 
     def test_fail_fast_stops_the_siblings(self):
         connected = threading.Barrier(4)
@@ -698,14 +722,14 @@ class TestMultiThread(unittest.TestCase):
 
         # The process-wide state saw both failures, as the same objects.
         self.assertTrue(default.has_error)
-        seen = default.errors
+        seen = values(default.errors)
         for exc in raised:
             self.assertTrue(any(e is exc for e in seen))
 
     def test_failed_group_is_freed(self):
-        # Known bug: as for a thread, the exception join() raised holds the
-        # frames that hold the group (join's own, and the caller's), and
-        # the module-level registry holds the exception: never freed.
+        # The exception join() raised holds the frames it went through
+        # (join's caller holds the group), and the process-wide state keeps
+        # it, as the original's did, until cleared: then the group is freed.
         def failing():
             raise Failure("should not keep its group")
 
@@ -719,20 +743,21 @@ class TestMultiThread(unittest.TestCase):
             return weakref.ref(mt)
 
         ref = run_once()
+        Fs.ErrorState.get_default().clear()
         collect_garbage()
         self.assertIsNone(ref())
 
-    def test_join_returns_when_member_failed_with_timed_out(self):
-        # A member's own error that carries the code 0.1 used for a timed
-        # out wait (5) is the member's failure, not an outcome of the wait:
-        # join() raises it. In a child, which gives up after 3 seconds.
+    def test_join_returns_when_member_failed_with_an_fs_error(self):
+        # As for Thread.join(): a member's own FS_ERROR code says nothing
+        # about the join, which raises it. In a child, which gives up after
+        # 3 seconds.
         code, out, err = run_child("""
             import threading
             from fsthread_testing import Fs, GLib
             DOMAIN = GLib.quark_to_string(Fs.error_quark())
 
             def target():
-                raise GLib.Error("Timed out waiting for the next item", DOMAIN, 5)
+                raise GLib.Error("inner stream closed", DOMAIN, Fs.Error.CLOSED)
 
             mt = Fs.MultiThread(target, thread_count=2)
             mt.start()
@@ -742,7 +767,7 @@ class TestMultiThread(unittest.TestCase):
                 try:
                     mt.join()
                 except GLib.Error as error:
-                    outcome.append(error.code)
+                    outcome.append(int(error.code))
 
             joiner = threading.Thread(target=join, daemon=True)
             joiner.start()
@@ -750,7 +775,7 @@ class TestMultiThread(unittest.TestCase):
             print("still waiting" if joiner.is_alive() else outcome, flush=True)
         """)
         self.assertEqual(code, 0, err)
-        self.assertEqual(out.strip(), str([5]))
+        self.assertEqual(out.strip(), str([int(Fs.Error.CLOSED)]))
 
 
 class TestTotalCpus(unittest.TestCase):
