@@ -510,6 +510,7 @@ static void
 test_blocked_consumer_last_reference_elsewhere (void)
 {
   Borrower borrower = { 0 };
+  FsThread *producer;
   GThread *thread;
 
   g_mutex_init (&borrower.mutex);
@@ -525,8 +526,13 @@ test_blocked_consumer_last_reference_elsewhere (void)
   while (!thread_sleeps (borrower.tid))
     g_thread_yield ();
 
+  producer = g_object_ref (fs_background_generator_get_thread (borrower.bg));
   g_object_unref (borrower.bg);
   g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (thread)), ==, FS_WAIT_CLOSED);
+  /* The producer finishes on its own: wait for it, so that nothing of it
+   * outlives the test. */
+  g_assert_cmpint (fs_thread_join (producer, -1, NULL, NULL), ==, FS_WAIT_OK);
+  g_object_unref (producer);
   g_mutex_clear (&borrower.mutex);
   g_cond_clear (&borrower.cond);
 }
