@@ -775,7 +775,7 @@ class TestMultiThread(unittest.TestCase):
             print("still waiting" if joiner.is_alive() else outcome, flush=True)
         """)
         self.assertEqual(code, 0, err)
-        self.assertEqual(out.strip(), str([int(Fs.Error.CLOSED)]))
+        self.assertEqual(out.strip(), str([int(Fs.Error.CLOSED)]), err)
 
 
 class TestTotalCpus(unittest.TestCase):
