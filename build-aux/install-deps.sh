@@ -20,6 +20,10 @@ packages=(
   gi-docgen libxml2-utils raptor2-utils
   # the demo's tests compare with these
   coreutils findutils
+  # the demo's hash (SHA instructions where the CPU has them)
+  nettle-dev
+  # the GTK 4 thumbnails example and its test under Xvfb
+  libgtk-4-dev gir1.2-gtk-4.0 gir1.2-gdkpixbuf-2.0 xvfb xauth
 )
 
 if [ "$(id -u)" -eq 0 ]; then
