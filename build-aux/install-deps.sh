@@ -40,7 +40,11 @@ for need in "$@"; do
         # the Python and GJS suites
         python3-gi gjs
         # the reference, and the checks of fsthread.doap
-        gi-docgen libxml2-utils raptor2-utils)
+        gi-docgen libxml2-utils raptor2-utils
+        # the demo's hash with SHA instructions where the CPU has them
+        nettle-dev
+        # the GTK 4 thumbnails example and its test under Xvfb
+        libgtk-4-dev gir1.2-gtk-4.0 gir1.2-gdkpixbuf-2.0 xvfb xauth)
       ;;
     sanitizers)
       packages+=("${build[@]}"

@@ -25,6 +25,9 @@
 #include <glib.h>
 #include <gio/gio.h>
 #include <fsthread.h>
+#ifdef HAVE_GDK_PIXBUF
+# include <gdk-pixbuf/gdk-pixbuf.h>
+#endif
 
 #define ITEM_BYTES 4096
 
@@ -35,6 +38,7 @@ static gint opt_repeats;
 static char *opt_only;
 static gint64 opt_stream_child_items;
 static gint opt_stream_child_prefetch;
+static gint64 opt_map_child_items;
 
 /* Sizing: how long one run of a case lasts, and how often it is repeated. */
 static gint64 run_target_ns;
@@ -1090,6 +1094,497 @@ bench_stream_memory (void)
 }
 
 /* ------------------------------------------------------------------ */
+/* The map: N workers, results in order                                */
+
+/* The CPU-bound work of one item: about MAP_ITEM_US of crunch(). */
+#define MAP_ITEM_US 20
+static guint64 map_item_iterations;
+/* Where results go, so that the compiler computes them. */
+static volatile guint64 map_sink;
+
+static void
+calibrate_map_item (void)
+{
+  double samples[5];
+  guint64 n = 1 << 12;
+  gint64 elapsed;
+
+  if (map_item_iterations > 0)
+    return;
+  for (;;)
+    {
+      elapsed = now_ns ();
+      map_sink ^= crunch (n, 1);
+      elapsed = now_ns () - elapsed;
+      if (elapsed >= 2000000)
+        break;
+      n *= 2;
+    }
+  /* The fastest of a few: a busy machine only makes runs slower. */
+  for (guint i = 0; i < G_N_ELEMENTS (samples); i++)
+    {
+      elapsed = now_ns ();
+      map_sink ^= crunch (n, i + 2);
+      samples[i] = (double) (now_ns () - elapsed);
+    }
+  qsort (samples, G_N_ELEMENTS (samples), sizeof samples[0], compare_doubles);
+  map_item_iterations = MAX (1, (guint64) ((double) n * MAP_ITEM_US * 1000 / samples[0]));
+}
+
+/* One item's work, never inlined: the loop of the one-thread run must not
+ * be vectorised across items, which the map's workers cannot do. */
+static G_GNUC_NO_INLINE guint64
+map_work (guint64 seed)
+{
+  return crunch (map_item_iterations, seed);
+}
+
+static gboolean
+count_items (FsGenerator  *generator,
+             gpointer      data,
+             GError      **error)
+{
+  guint64 n = *(guint64 *) data;
+
+  for (guint64 i = 0; i < n; i++)
+    if (!fs_generator_yield (generator, GSIZE_TO_POINTER ((gsize) i + 1), error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+map_crunch (gpointer   item,
+            gpointer  *result,
+            gpointer   user_data,
+            GError   **error)
+{
+  *result = GSIZE_TO_POINTER ((gsize) map_work (GPOINTER_TO_SIZE (item)) | 1);
+  return TRUE;
+}
+
+/* One thread, no fsthread: the work of @n items in a loop. */
+static gint64
+run_map_sequential (guint64 n)
+{
+  gint64 start = now_ns ();
+  guint64 x = 0;
+
+  for (guint64 i = 0; i < n; i++)
+    x ^= map_work (i + 1);
+  map_sink ^= x;
+  return now_ns () - start;
+}
+
+/* The same items through an ordered map of @n_threads; checks the order. */
+static gint64
+run_map (guint64 n,
+         guint   n_threads,
+         guint   prefetch)
+{
+  g_autoptr(GError) error = NULL;
+  FsBackgroundGenerator *source, *map;
+  gint64 start = now_ns ();
+  guint64 count = 0;
+  gpointer item;
+
+  source = fs_background_generator_new (256, "bench-source", count_items,
+                                        g_memdup2 (&n, sizeof n), g_free, NULL);
+  map = fs_background_generator_map (source, n_threads, prefetch, FS_MAP_NONE,
+                                     map_crunch, NULL, NULL, NULL);
+  g_object_unref (source);
+  while (fs_background_generator_next (map, &item, -1, NULL, &error) == FS_WAIT_OK)
+    {
+      /* The first few are checked: the consumer must not do the work. */
+      if (count < 16 && GPOINTER_TO_SIZE (item) != ((gsize) map_work (count + 1) | 1))
+        g_error ("map result %" G_GUINT64_FORMAT " out of order", count);
+      count++;
+    }
+  die_on_error (g_steal_pointer (&error), "map");
+  if (count != n)
+    g_error ("mapped %" G_GUINT64_FORMAT " items, expected %" G_GUINT64_FORMAT, count, n);
+  fs_background_generator_close (map, -1, NULL);
+  g_object_unref (map);
+  return now_ns () - start;
+}
+
+static void
+bench_map (void)
+{
+  LoadMark mark;
+  guint n_threads = fs_total_cpus ();
+  const guint prefetch = 256;
+  guint64 n = opt_quick ? 2000 : 12500;   /* a quarter of a second on one thread */
+  double *ratios;
+  g_autofree char *fields = NULL;
+  g_autofree char *params = NULL;
+
+  if (!group_selected ("map"))
+    return;
+  calibrate_map_item ();
+  load_mark (&mark);
+
+  run_map (n / 4, n_threads, prefetch);   /* warm-up */
+  ratios = g_new0 (double, n_repeats);
+  for (guint r = 0; r < n_repeats; r++)
+    {
+      gint64 t_one, t_map;
+
+      if (r % 2 == 0)
+        {
+          t_one = run_map_sequential (n);
+          t_map = run_map (n, n_threads, prefetch);
+        }
+      else
+        {
+          t_map = run_map (n, n_threads, prefetch);
+          t_one = run_map_sequential (n);
+        }
+      ratios[r] = (double) t_one / t_map;
+    }
+
+  group_load = load_since (&mark);
+  fields = g_strdup_printf ("\"threads\": %u, \"item_us\": %d, \"items\": %" G_GUINT64_FORMAT
+                            ", \"prefetch\": %u, \"ordered\": 1",
+                            n_threads, MAP_ITEM_US, n, prefetch);
+  params = g_strdup_printf ("threads=%u item=%dus", n_threads, MAP_ITEM_US);
+  add_result ("map", params, fields, "speedup", median (ratios, n_repeats), "x");
+  g_free (ratios);
+}
+
+static gboolean
+map_page (gpointer   item,
+          gpointer  *result,
+          gpointer   user_data,
+          GError   **error)
+{
+  guchar *page = g_malloc (ITEM_BYTES);
+
+  memset (page, (int) (GPOINTER_TO_SIZE (item) & 0xff), ITEM_BYTES);
+  *result = page;
+  return TRUE;
+}
+
+/* In the child: maps @n items through an ordered map whose results are
+ * 4 KiB pages, and prints "PEAK_KIB NS_PER_ITEM". */
+static int
+map_child (guint64 n)
+{
+  g_autoptr(GError) error = NULL;
+  FsBackgroundGenerator *source, *map;
+  gint64 start = now_ns ();
+  guint64 count = 0;
+  gpointer item;
+
+  source = fs_background_generator_new (8, "bench-source", count_items,
+                                        g_memdup2 (&n, sizeof n), g_free, NULL);
+  map = fs_background_generator_map (source, fs_total_cpus (), 16, FS_MAP_NONE,
+                                     map_page, NULL, NULL, g_free);
+  g_object_unref (source);
+  while (fs_background_generator_next (map, &item, -1, NULL, &error) == FS_WAIT_OK)
+    {
+      guchar *page = item;
+
+      if (page[ITEM_BYTES - 1] != (guchar) ((count + 1) & 0xff))
+        g_error ("map result %" G_GUINT64_FORMAT " is damaged or out of order", count);
+      g_free (page);
+      count++;
+    }
+  die_on_error (g_steal_pointer (&error), "map child");
+  fs_background_generator_close (map, -1, NULL);
+  g_object_unref (map);
+  if (count != n)
+    g_error ("mapped %" G_GUINT64_FORMAT " items, expected %" G_GUINT64_FORMAT, count, n);
+  printf ("%" G_GUINT64_FORMAT " %.1f\n", read_vm_hwm_kib (), (double) (now_ns () - start) / n);
+  return 0;
+}
+
+static void
+bench_map_memory (void)
+{
+  LoadMark mark;
+  const guint64 sizes[] = { 10000, opt_quick ? 100000 : 1000000 };
+  guint n_runs = opt_quick ? 1 : 3;
+  double peaks[G_N_ELEMENTS (sizes)][3];
+  double times[G_N_ELEMENTS (sizes)][3];
+
+  if (!group_selected ("map_memory"))
+    return;
+  load_mark (&mark);
+
+  for (guint r = 0; r < n_runs; r++)
+    for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+      {
+        g_autoptr(GError) error = NULL;
+        g_autofree char *out = NULL;
+        g_autofree char *items_arg = g_strdup_printf ("--map-child-items=%" G_GUINT64_FORMAT, sizes[s]);
+        char *argv[] = { (char *) "/proc/self/exe", items_arg, NULL };
+        gint status;
+
+        if (!g_spawn_sync (NULL, argv, NULL, G_SPAWN_DEFAULT, NULL, NULL,
+                           &out, NULL, &status, &error) ||
+            !g_spawn_check_wait_status (status, &error))
+          die_on_error (error, "map child");
+        if (sscanf (out, "%lf %lf", &peaks[s][r], &times[s][r]) != 2)
+          g_error ("map child said \"%s\"", out);
+      }
+  group_load = load_since (&mark);
+
+  for (guint s = 0; s < G_N_ELEMENTS (sizes); s++)
+    {
+      g_autofree char *fields = NULL;
+      g_autofree char *params = NULL;
+      g_autofree char *ns = format_number (median (times[s], n_runs));
+
+      fields = g_strdup_printf ("\"items\": %" G_GUINT64_FORMAT ", \"item_bytes\": %d, "
+                                "\"threads\": %u, \"prefetch\": 16, \"ns_per_item\": %s",
+                                sizes[s], ITEM_BYTES, fs_total_cpus (), ns);
+      params = g_strdup_printf ("items=%" G_GUINT64_FORMAT, sizes[s]);
+      add_result ("map_memory", params, fields, "peak_kib", median (peaks[s], n_runs), "KiB");
+    }
+}
+
+#ifdef HAVE_GDK_PIXBUF
+/* ------------------------------------------------------------------ */
+/* Thumbnails: decode and scale N images, as a GTK program would        */
+
+#define THUMB_IMAGES 192
+#define THUMB_IMAGE_SIZE 320
+#define THUMB_SIZE 96
+
+static GBytes *thumb_images[THUMB_IMAGES];
+
+/* PNGs made here: gradients with some noise, so that they compress and
+ * decode like pictures rather than flat colours. */
+static void
+make_thumb_images (void)
+{
+  GRand *rand = g_rand_new_with_seed (7);
+
+  if (thumb_images[0] != NULL)
+    return;
+  for (guint i = 0; i < THUMB_IMAGES; i++)
+    {
+      g_autoptr(GdkPixbuf) pixbuf = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8,
+                                                    THUMB_IMAGE_SIZE, THUMB_IMAGE_SIZE);
+      guchar *pixels = gdk_pixbuf_get_pixels (pixbuf);
+      int stride = gdk_pixbuf_get_rowstride (pixbuf);
+      g_autoptr(GError) error = NULL;
+      gchar *buffer;
+      gsize size;
+
+      for (int y = 0; y < THUMB_IMAGE_SIZE; y++)
+        for (int x = 0; x < THUMB_IMAGE_SIZE; x++)
+          {
+            guchar *p = pixels + y * stride + x * 3;
+
+            p[0] = (guchar) (x + i * 7);
+            p[1] = (guchar) (y + i * 3);
+            p[2] = (guchar) g_rand_int_range (rand, 0, 64);
+          }
+      if (!gdk_pixbuf_save_to_buffer (pixbuf, &buffer, &size, "png", &error, NULL))
+        die_on_error (g_steal_pointer (&error), "make images");
+      thumb_images[i] = g_bytes_new_take (buffer, size);
+    }
+  g_rand_free (rand);
+}
+
+/* One thumbnail: decode image @index and scale it. */
+static GdkPixbuf *
+make_thumbnail (guint index)
+{
+  g_autoptr(GdkPixbufLoader) loader = gdk_pixbuf_loader_new_with_type ("png", NULL);
+  g_autoptr(GError) error = NULL;
+  GdkPixbuf *full;
+
+  if (!gdk_pixbuf_loader_write_bytes (loader, thumb_images[index], &error) ||
+      !gdk_pixbuf_loader_close (loader, &error))
+    die_on_error (g_steal_pointer (&error), "decode");
+  full = gdk_pixbuf_loader_get_pixbuf (loader);
+  return gdk_pixbuf_scale_simple (full, THUMB_SIZE, THUMB_SIZE, GDK_INTERP_BILINEAR);
+}
+
+static gboolean
+map_thumbnail (gpointer   item,
+               gpointer  *result,
+               gpointer   user_data,
+               GError   **error)
+{
+  *result = make_thumbnail (GPOINTER_TO_UINT (item) - 1);
+  return TRUE;
+}
+
+typedef struct
+{
+  GMainLoop *loop;
+  guint      n_done;
+  guint      next;     /* the map: the index expected next */
+} ThumbRun;
+
+static void
+on_map_thumbnail (GObject      *object,
+                  GAsyncResult *res,
+                  gpointer      data)
+{
+  ThumbRun *run = data;
+  GValue *value = fs_background_generator_next_finish (FS_BACKGROUND_GENERATOR (object), res, NULL);
+
+  if (value == NULL)
+    {
+      g_main_loop_quit (run->loop);
+      return;
+    }
+  g_object_unref (g_value_get_pointer (value));
+  g_free (value);
+  run->n_done++;
+  fs_background_generator_next_async (FS_BACKGROUND_GENERATOR (object), NULL, on_map_thumbnail, run);
+}
+
+/* The ordered map of fs_total_cpus() workers, consumed from a main loop. */
+static gint64
+run_thumbnails_map (gpointer data,
+                    guint64  n)
+{
+  gint64 start = now_ns ();
+
+  for (guint64 k = 0; k < n; k++)
+    {
+      guint64 n_images = THUMB_IMAGES;
+      ThumbRun run = { g_main_loop_new (NULL, FALSE), 0, 0 };
+      FsBackgroundGenerator *source, *map;
+
+      source = fs_background_generator_new (8, "bench-images", count_items,
+                                            g_memdup2 (&n_images, sizeof n_images), g_free, NULL);
+      map = fs_background_generator_map (source, 0, 0, FS_MAP_NONE, map_thumbnail,
+                                         NULL, NULL, g_object_unref);
+      g_object_unref (source);
+      fs_background_generator_next_async (map, NULL, on_map_thumbnail, &run);
+      g_main_loop_run (run.loop);
+      if (run.n_done != THUMB_IMAGES)
+        g_error ("the map made %u thumbnails", run.n_done);
+      g_object_unref (map);
+      g_main_loop_unref (run.loop);
+    }
+  return (now_ns () - start) / THUMB_IMAGES;
+}
+
+static void
+thumbnail_in_thread (GTask        *task,
+                     gpointer      source_object,
+                     gpointer      task_data,
+                     GCancellable *cancellable)
+{
+  g_task_return_pointer (task, make_thumbnail (GPOINTER_TO_UINT (task_data)), g_object_unref);
+}
+
+static void
+on_task_thumbnail (GObject      *object,
+                   GAsyncResult *res,
+                   gpointer      data)
+{
+  ThumbRun *run = data;
+  GdkPixbuf *pixbuf = g_task_propagate_pointer (G_TASK (res), NULL);
+
+  g_object_unref (pixbuf);
+  if (++run->n_done == THUMB_IMAGES)
+    g_main_loop_quit (run->loop);
+}
+
+/* The baseline: one GTask per image on GLib's pool, in no order. */
+static gint64
+run_thumbnails_gtask (gpointer data,
+                      guint64  n)
+{
+  gint64 start = now_ns ();
+
+  for (guint64 k = 0; k < n; k++)
+    {
+      ThumbRun run = { g_main_loop_new (NULL, FALSE), 0, 0 };
+
+      for (guint i = 0; i < THUMB_IMAGES; i++)
+        {
+          GTask *task = g_task_new (NULL, NULL, on_task_thumbnail, &run);
+
+          g_task_set_task_data (task, GUINT_TO_POINTER (i), NULL);
+          g_task_run_in_thread (task, thumbnail_in_thread);
+          g_object_unref (task);
+        }
+      g_main_loop_run (run.loop);
+      g_main_loop_unref (run.loop);
+    }
+  return (now_ns () - start) / THUMB_IMAGES;
+}
+
+static void
+bench_thumbnails (void)
+{
+  LoadMark mark;
+  Member members[] = {
+    { "thumbnails", run_thumbnails_map, NULL, 0, 1, 1000, NULL },
+    { "baseline_gtask_per_item", run_thumbnails_gtask, NULL, 0, 1, 1000, NULL },
+  };
+  g_autofree char *fields = NULL;
+
+  if (!group_selected ("thumbnails"))
+    return;
+  make_thumb_images ();
+  load_mark (&mark);
+  /* measure_group() times per unit; a unit here is one batch of images,
+   * and run() returns ns per image: scale back to the batch. */
+  measure_group (members, G_N_ELEMENTS (members));
+  group_load = load_since (&mark);
+
+  fields = g_strdup_printf ("\"images\": %d, \"image_size\": %d, \"thumbnail_size\": %d, "
+                            "\"threads\": %u, \"ordered\": 1",
+                            THUMB_IMAGES, THUMB_IMAGE_SIZE, THUMB_SIZE, fs_total_cpus ());
+  add_result ("thumbnails", "images=192 ordered", fields, "us_per_image",
+              member_median (&members[0]) / 1000, "us");
+  g_free (fields);
+  fields = g_strdup_printf ("\"images\": %d, \"image_size\": %d, \"thumbnail_size\": %d, "
+                            "\"ordered\": 0",
+                            THUMB_IMAGES, THUMB_IMAGE_SIZE, THUMB_SIZE);
+  add_result ("baseline_gtask_per_item", "images=192 unordered", fields, "us_per_image",
+              member_median (&members[1]) / 1000, "us");
+}
+#endif
+
+static void print_target (const char *what,
+                          gboolean    met,
+                          const char *detail);
+
+static void
+print_map_targets (void)
+{
+  Result *r, *b;
+
+  if ((r = find_result ("map", NULL)) != NULL)
+    {
+      guint cpus = fs_total_cpus ();
+      g_autofree char *detail = g_strdup_printf ("%.2fx, needs %.2fx", r->value, 0.9 * cpus);
+
+      print_target ("ordered map speedup >= 0.9 x fs_total_cpus() (20 us items)",
+                    r->value >= 0.9 * cpus, detail);
+    }
+  if ((r = find_result ("map_memory", "items=10000")) != NULL &&
+      (b = find_result ("map_memory", opt_quick ? "items=100000" : "items=1000000")) != NULL)
+    {
+      g_autofree char *detail = g_strdup_printf ("%.0f KiB (%s) vs %.0f KiB (%s): %+.0f KiB",
+                                                 b->value, b->params, r->value, r->params,
+                                                 b->value - r->value);
+
+      print_target ("map peak flat within 2 MiB", b->value - r->value <= 2048, detail);
+    }
+  if ((r = find_result ("thumbnails", NULL)) != NULL &&
+      (b = find_result ("baseline_gtask_per_item", NULL)) != NULL)
+    {
+      g_autofree char *detail = g_strdup_printf ("%.0f us vs %.0f us per image (%.2fx)",
+                                                 r->value, b->value, r->value / b->value);
+
+      print_target ("ordered map thumbnails within 1.1x of one GTask per image",
+                    r->value <= 1.1 * b->value, detail);
+    }
+}
+
+/* ------------------------------------------------------------------ */
 /* Output.                                                             */
 
 static void
@@ -1216,6 +1711,7 @@ print_table (void)
           "kept busy by other programs while the group ran (above ~0.2, distrust it).\n",
           n_repeats, fs_total_cpus (), opt_quick ? "; quick run" : "");
   print_targets ();
+  print_map_targets ();
 }
 
 int
@@ -1229,9 +1725,10 @@ main (int    argc,
     { "quick", 0, 0, G_OPTION_ARG_NONE, &opt_quick, "A short run (for a smoke test)", NULL },
     { "repeats", 0, 0, G_OPTION_ARG_INT, &opt_repeats, "Repetitions of each case", "N" },
     { "only", 0, 0, G_OPTION_ARG_STRING, &opt_only,
-      "Only the groups whose name contains WORD (handoff, start_join, overlap, speedup, stream_memory)", "WORD" },
+      "Only the groups whose name contains WORD (handoff, start_join, overlap, speedup, stream_memory, map, map_memory, thumbnails)", "WORD" },
     { "stream-child-items", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_stream_child_items, NULL, NULL },
     { "stream-child-prefetch", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT, &opt_stream_child_prefetch, NULL, NULL },
+    { "map-child-items", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_INT64, &opt_map_child_items, NULL, NULL },
     { NULL }
   };
 
@@ -1243,6 +1740,8 @@ main (int    argc,
       return 2;
     }
 
+  if (opt_map_child_items > 0)
+    return map_child ((guint64) opt_map_child_items);
   if (opt_stream_child_items > 0)
     return stream_child ((guint64) opt_stream_child_items,
                          MAX (opt_stream_child_prefetch, 1));
@@ -1256,6 +1755,11 @@ main (int    argc,
   bench_start_join ();
   bench_speedup ();
   bench_stream_memory ();
+  bench_map ();
+  bench_map_memory ();
+#ifdef HAVE_GDK_PIXBUF
+  bench_thumbnails ();
+#endif
 
   if (opt_json)
     print_json ();
