@@ -151,6 +151,10 @@ class Runner:
         self.py_env = dict(self.gi_env)
         self.py_env["FS_PYTHON_OVERRIDES"] = os.path.join(self.source, "fsthread")
         self.py_env["PYTHONDONTWRITEBYTECODE"] = "1"
+        # The drop-in module, fsthread.multithreading, from the source tree.
+        self.py_env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (os.path.join(self.source, "fsthread", "python"),
+                        os.environ.get("PYTHONPATH")) if p)
 
     def c(self, sample, work):
         src = os.path.join(work, "sample.c")
