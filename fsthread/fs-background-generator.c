@@ -589,6 +589,10 @@ fs_background_generator_next_value (FsBackgroundGenerator  *self,
   return status;
 }
 
+/* Source tags: the address of an object, since ISO C has no conversion
+ * from a function pointer to an object pointer. */
+static char next_async_tag;
+
 /**
  * fs_background_generator_next_async:
  * @self: a [class@Fs.BackgroundGenerator]
@@ -612,8 +616,8 @@ fs_background_generator_next_async (FsBackgroundGenerator *self,
   g_return_if_fail (FS_IS_BACKGROUND_GENERATOR (self));
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
-  _fs_queue_pop_async (get_queue (self), self, fs_background_generator_next_async,
-                       cancellable, callback, user_data);
+  _fs_queue_pop_async (get_queue (self), self, &next_async_tag,
+                       "fs_background_generator_next_async", cancellable, callback, user_data);
 }
 
 /**
@@ -679,7 +683,7 @@ fs_background_generator_next_finish_full (FsBackgroundGenerator  *self,
 
   g_return_val_if_fail (FS_IS_BACKGROUND_GENERATOR (self), NULL);
   g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_background_generator_next_async, NULL);
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &next_async_tag, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   local_status = _fs_queue_pop_finish (result, &item, error);

@@ -22,7 +22,7 @@ void     _fs_binding_refuse_javascript     (GCallback      *func,
 /* Whether @vfunc, a class's implementation of a virtual function, was
  * written in JavaScript (a subclass made by GJS), asked on the thread that
  * is about to hand it to a worker. */
-gboolean _fs_binding_vfunc_is_javascript   (gpointer        vfunc);
+gboolean _fs_binding_vfunc_is_javascript   (GCallback       vfunc);
 
 /* The message of the refusal. */
 #define FS_BINDING_REFUSAL_MESSAGE \

@@ -27,23 +27,31 @@
 #include "fs-binding-private.h"
 #include "fs-error.h"
 
+/* The address of a function, for dladdr(): ISO C converts a function
+ * pointer to an integer, not to an object pointer. */
+static const void *
+code_address (GCallback code)
+{
+  return (const void *) (guintptr) code;
+}
+
 /* Whether @code lies in no loaded object: made at run time. */
 static gboolean
-is_generated_code (gpointer code)
+is_generated_code (GCallback code)
 {
   Dl_info info;
 
-  return dladdr (code, &info) == 0 || info.dli_fname == NULL;
+  return dladdr (code_address (code), &info) == 0 || info.dli_fname == NULL;
 }
 
 /* Whether @code lies in GJS's library. */
 static gboolean
-is_in_gjs (gpointer code)
+is_in_gjs (GCallback code)
 {
   const char *base;
   Dl_info info;
 
-  if (code == NULL || dladdr (code, &info) == 0 || info.dli_fname == NULL)
+  if (code == NULL || dladdr (code_address (code), &info) == 0 || info.dli_fname == NULL)
     return FALSE;
   base = strrchr (info.dli_fname, '/');
   base = base != NULL ? base + 1 : info.dli_fname;
@@ -64,8 +72,8 @@ _fs_binding_refuse_javascript (GCallback      *func,
                                gpointer       *user_data,
                                GDestroyNotify *user_data_free)
 {
-  if (*func == NULL || !is_generated_code ((gpointer) *func) ||
-      !is_in_gjs ((gpointer) *user_data_free))
+  if (*func == NULL || !is_generated_code (*func) ||
+      !is_in_gjs ((GCallback) *user_data_free))
     return;
 
   /* On the engine's thread: its closure is freed where it was made. */
@@ -76,12 +84,20 @@ _fs_binding_refuse_javascript (GCallback      *func,
 }
 
 gboolean
-_fs_binding_vfunc_is_javascript (gpointer vfunc)
+_fs_binding_vfunc_is_javascript (GCallback vfunc)
 {
-  gpointer (*get_current) (void);
+  gpointer (*get_current) (void) = NULL;
+  void *symbol;
+
+  G_STATIC_ASSERT (sizeof symbol == sizeof get_current);
 
   if (vfunc == NULL || !is_generated_code (vfunc))
     return FALSE;
-  get_current = (gpointer (*) (void)) dlsym (RTLD_DEFAULT, "gjs_context_get_current");
-  return get_current != NULL && get_current () != NULL;
+  /* The object pointer dlsym() returns is copied into the function
+   * pointer, as POSIX allows and ISO C has no cast for. */
+  symbol = dlsym (RTLD_DEFAULT, "gjs_context_get_current");
+  if (symbol == NULL)
+    return FALSE;
+  memcpy (&get_current, &symbol, sizeof symbol);
+  return get_current () != NULL;
 }

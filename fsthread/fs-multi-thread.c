@@ -1061,6 +1061,10 @@ join_async_begin_in_context (GTask    *task,
   g_main_context_pop_thread_default (context);
 }
 
+/* Source tags: the address of an object, since ISO C has no conversion
+ * from a function pointer to an object pointer. */
+static char join_async_tag;
+
 /**
  * fs_multi_thread_join_async:
  * @self: a [class@Fs.MultiThread]
@@ -1090,7 +1094,8 @@ fs_multi_thread_join_async (FsMultiThread       *self,
   g_return_if_fail (cancellable == NULL || G_IS_CANCELLABLE (cancellable));
 
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fs_multi_thread_join_async);
+  g_task_set_name (task, "fs_multi_thread_join_async");
+  g_task_set_source_tag (task, &join_async_tag);
   g_task_set_check_cancellable (task, FALSE);
 
   join_async_begin (task, NULL);
@@ -1121,7 +1126,7 @@ fs_multi_thread_join_finish (FsMultiThread  *self,
 
   g_return_val_if_fail (FS_IS_MULTI_THREAD (self), FS_WAIT_NOT_STARTED);
   g_return_val_if_fail (g_task_is_valid (result, self), FS_WAIT_NOT_STARTED);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_multi_thread_join_async,
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &join_async_tag,
                         FS_WAIT_NOT_STARTED);
   g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_NOT_STARTED);
 

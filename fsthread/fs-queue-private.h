@@ -47,6 +47,7 @@ FsWaitStatus  _fs_queue_pop        (FsQueue             *self,
 void          _fs_queue_pop_async  (FsQueue             *self,
                                     gpointer             source_object,
                                     gpointer             source_tag,
+                                    const char          *name,
                                     GCancellable        *cancellable,
                                     GAsyncReadyCallback  callback,
                                     gpointer             user_data);

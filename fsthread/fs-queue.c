@@ -548,6 +548,7 @@ void
 _fs_queue_pop_async (FsQueue             *self,
                      gpointer             source_object,
                      gpointer             source_tag,
+                     const char          *name,
                      GCancellable        *cancellable,
                      GAsyncReadyCallback  callback,
                      gpointer             user_data)
@@ -558,6 +559,7 @@ _fs_queue_pop_async (FsQueue             *self,
   gboolean decided = TRUE;
 
   task = g_task_new (source_object, cancellable, callback, user_data);
+  g_task_set_name (task, name);
   g_task_set_source_tag (task, source_tag);
   /* An item handed over as the cancellable fires is delivered, not lost. */
   g_task_set_check_cancellable (task, FALSE);

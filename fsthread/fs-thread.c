@@ -877,7 +877,7 @@ fs_thread_start (FsThread  *self,
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
   /* A subclass written in JavaScript: its run cannot go to a worker. */
-  if (_fs_binding_vfunc_is_javascript ((gpointer) FS_THREAD_GET_CLASS (self)->run))
+  if (_fs_binding_vfunc_is_javascript ((GCallback) FS_THREAD_GET_CLASS (self)->run))
     {
       g_set_error_literal (error, FS_ERROR, FS_ERROR_NOT_SUPPORTED, FS_BINDING_REFUSAL_MESSAGE);
       return FALSE;
@@ -1195,6 +1195,10 @@ waiter_cancelled (gpointer  owner,
   return mine;
 }
 
+/* Source tags: the address of an object, since ISO C has no conversion
+ * from a function pointer to an object pointer. */
+static char join_async_tag;
+
 /**
  * fs_thread_join_async:
  * @self: a [class@Fs.Thread]
@@ -1228,7 +1232,8 @@ fs_thread_join_async (FsThread            *self,
 
   priv = PRIV (self);
   task = g_task_new (self, cancellable, callback, user_data);
-  g_task_set_source_tag (task, fs_thread_join_async);
+  g_task_set_name (task, "fs_thread_join_async");
+  g_task_set_source_tag (task, &join_async_tag);
   g_task_set_check_cancellable (task, FALSE);
 
   if (_fs_thread_is_current (self))
@@ -1288,7 +1293,7 @@ fs_thread_join_finish (FsThread      *self,
 
   g_return_val_if_fail (FS_IS_THREAD (self), FS_WAIT_NOT_STARTED);
   g_return_val_if_fail (g_task_is_valid (result, self), FS_WAIT_NOT_STARTED);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == fs_thread_join_async,
+  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) == &join_async_tag,
                         FS_WAIT_NOT_STARTED);
   g_return_val_if_fail (error == NULL || *error == NULL, FS_WAIT_NOT_STARTED);
 

@@ -891,6 +891,8 @@ pop_cb (GObject      *object,
   r->done = TRUE;
 }
 
+static char pop_tag;
+
 static void
 pop_async (FsQueue      *queue,
            GCancellable *cancellable,
@@ -900,7 +902,7 @@ pop_async (FsQueue      *queue,
   r->finish = TRUE;
   r->want_item = TRUE;
   r->item = item (999);
-  _fs_queue_pop_async (queue, NULL, pop_async, cancellable, pop_cb, r);
+  _fs_queue_pop_async (queue, NULL, &pop_tag, "pop_async", cancellable, pop_cb, r);
 }
 
 /* A pop completed from this thread has its callback pending in the main
@@ -929,7 +931,7 @@ assert_popped_async (PopResult *r,
 {
   wait_done (r);
   g_assert_true (r->thread == g_thread_self ());
-  g_assert_true (r->tag == pop_async);
+  g_assert_true (r->tag == &pop_tag);
   g_assert_no_error (r->error);
   g_assert_cmpint (r->status, ==, FS_WAIT_OK);
   g_assert_true (r->item == item (expected));

@@ -121,8 +121,10 @@ if run fallback -Dform=fallback --force-fallback-for=fsthread-1; then
 fi
 
 # 2. subproject('fsthread'), then dependency('fsthread-1'); without
-#    introspection, nothing for Python is installed.
-if run subproject -Dform=subproject -Dfsthread:introspection=disabled; then
+#    introspection, nothing for Python is installed. The library builds at
+#    the parent's strictest warning level (-Wpedantic) with -Werror.
+if run subproject -Dform=subproject -Dfsthread:introspection=disabled \
+    -Dfsthread:warning_level=3 -Dfsthread:werror=true; then
   has subproject "no typelib with -Dintrospection=disabled" no -name 'Fs-1.typelib'
   has subproject "no override with -Dintrospection=disabled" no -path '*/gi/overrides/Fs.py'
 fi
