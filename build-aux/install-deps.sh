@@ -37,8 +37,8 @@ for need in "$@"; do
     install) packages+=("${build[@]}" "${introspection[@]}" "${vala[@]}") ;;
     test)
       packages+=("${build[@]}" "${introspection[@]}" "${vala[@]}"
-        # the Python and GJS suites
-        python3-gi gjs
+        # the Python and GJS suites, and the check of the Python stubs
+        python3-gi gjs mypy
         # the reference, and the checks of fsthread.doap
         gi-docgen libxml2-utils raptor2-utils
         # the demo's hash with SHA instructions where the CPU has them
