@@ -1142,6 +1142,101 @@ __all__.append("BackgroundGenerator")
 
 
 # ---------------------------------------------------------------------------
+# The map: a Python function over an iterable on N library threads.
+
+class _MapFeed:
+    """What a map's workers reach through a weak reference: the function,
+    owned by the map's wrapper, so that a function that holds the map (a
+    bound method of its owner) makes a cycle Python's collector sees."""
+
+    __slots__ = ("function", "holder", "log_level", "source", "__weakref__")
+
+
+def _iterate(iterable):
+    """The map's source: the iterable's items, on the source's thread."""
+    yield from iterable
+
+
+def _map_worker(feed_ref):
+    """The C map function: runs the Python function on a worker for one
+    item and hands over its result."""
+
+    def work(item, result, *_ignored):
+        feed = feed_ref()
+        if feed is None:
+            # The map was dropped: its results go nowhere.
+            return True
+        function, holder, log_level = feed.function, feed.holder, feed.log_level
+        del feed
+        current = Fs.Thread.get_current()
+        name = current.get_name() if current is not None else "map"
+        token = _enter(name)
+        failure = None
+        try:
+            value = function(item)
+        except BaseException as exc:  # noqa: B902: every failure is reported
+            failure = _failure(exc, name, (holder,), log_level)
+        else:
+            result.set_value(GObject.Value(GObject.TYPE_PYOBJECT, value))
+            del value
+        finally:
+            _leave(token)
+            del function, item
+        if failure is not None:
+            raise failure
+        return True
+
+    _internal(work)
+    return work
+
+
+def map(function, iterable, thread_count=None, prefetch=None, ordered=True, name=None):
+    """Runs ``function(item)`` for each item of `iterable` on `thread_count`
+    library threads (default: total_cpus()) and returns a
+    BackgroundGenerator of the results: in the order of `iterable`, or as
+    soon as each is ready with ``ordered=False``.
+
+    Lazy and bounded: at most `prefetch` finished results (default: twice
+    the threads) and one item per thread exist ahead of the consumer, and
+    `iterable` is read (on a thread of its own) no faster than that, so it
+    may be infinite. When the function raises, the results before the item
+    come first, then the exception, the same object, and the other threads
+    take no new item. ``close()``, or dropping the stream, stops every
+    thread. The function runs holding the interpreter's lock, as any Python
+    code does: the map pays off when it releases it (I/O, C extensions) or
+    when the items are C's.
+    """
+    if thread_count is None:
+        thread_count = Fs.total_cpus()
+    if thread_count < 1:
+        raise ValueError("thread_count must be at least 1, not %d" % thread_count)
+    if prefetch is None:
+        prefetch = 2 * thread_count
+    if prefetch < 1:
+        raise ValueError("prefetch must be at least 1, not %d" % prefetch)
+    name = name or _default_name(function, "map")
+    source = BackgroundGenerator(_iterate, prefetch=1, name=name + "-source",
+                                 args=(iterable,))
+    feed = _MapFeed()
+    # The source's wrapper holds its own feed (the producer's): it lives
+    # as long as the map's.
+    feed.source = source
+    feed.function = function
+    feed.holder = _new_holder()
+    feed.log_level = BackgroundGenerator._fs_log_level
+    flags = Fs.MapFlags.NONE if ordered else Fs.MapFlags.UNORDERED
+    self = Fs.BackgroundGenerator.map_values(source, thread_count, prefetch, flags,
+                                             _map_worker(weakref.ref(feed)))
+    if type(self) is not BackgroundGenerator:
+        self.__class__ = BackgroundGenerator
+    self._fs_setup(feed)
+    return self
+
+
+__all__.append("map")
+
+
+# ---------------------------------------------------------------------------
 # Interpreter exit, as threading does it: threads that are not daemons are
 # waited for (Ctrl+C interrupts the wait, as it does threading's); daemons,
 # the threads of a MultiThread and the producers of generators are not, and

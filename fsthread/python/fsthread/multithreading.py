@@ -19,6 +19,11 @@ and meanings are the original's:
   kwargs=None)`` and its ``iterator()``.
 - ``ErrorState()``, ``total_cpus()``, and the ``_ErrorType`` alias.
 
+Beyond the original: ``map(function, iterable, thread_count=None,
+prefetch=None, ordered=True)`` runs ``function`` over ``iterable`` on
+several threads and yields the results in order, lazily and with bounded
+memory (not in ``__all__``: a star import would hide the built-in).
+
 The threads are the library's, real operating-system threads; waits,
 hand-overs and joins happen in C with the GIL released, and Ctrl+C
 interrupts them. Each class is also the library's GObject type
@@ -85,6 +90,9 @@ def total_cpus() -> int:
 
 
 ErrorState = Fs.ErrorState
+
+# Not in __all__: a star import would hide the built-in map.
+map = Fs.map
 """An object for tracking errors across threads: ``set(sys.exc_info())``,
 ``has_error``, ``errors``, ``re_raise()``, ``clear()``. The same class as
 ``Fs.ErrorState``."""

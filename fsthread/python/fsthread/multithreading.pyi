@@ -11,6 +11,12 @@ __all__ = ["BackgroundGenerator", "ErrorState", "FSThread", "MultiThread", "tota
 _ErrorType: T.TypeAlias = tuple[type[BaseException], BaseException, TracebackType] | tuple[T.Any, T.Any, T.Any]
 
 def total_cpus() -> int: ...
+def map(function: Callable[[T.Any], T.Any],
+        iterable: T.Iterable[T.Any],
+        thread_count: int | None = ...,
+        prefetch: int | None = ...,
+        ordered: bool = ...,
+        name: str | None = ...) -> Iterator[T.Any]: ...
 
 class ErrorState:
     def __init__(self, max_errors: int = ...) -> None: ...
