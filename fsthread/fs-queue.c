@@ -71,8 +71,17 @@ struct _FsQueue
   FsWaitList       producers;
   GQueue           async_waiters;
 
-  /* Written under the mutex, read anywhere: for spinning only. */
-  gint             count_hint;
+  /* The hints' values as last published, under the mutex. */
+  gboolean         published_nonempty;
+  gboolean         published_room;
+
+  /* Written under the mutex, read anywhere: for spinning only. On a cache
+   * line of their own, and written only when they change, so that a side
+   * that spins on them does not slow down every take and push of the
+   * other side. */
+  char             pad[64];
+  gint             nonempty_hint;  /* items are queued */
+  gint             room_hint;      /* room for a batch */
   gint             flags_hint;
 };
 
@@ -96,6 +105,7 @@ _fs_queue_new (guint          capacity,
   g_atomic_ref_count_init (&self->ref_count);
   self->capacity = capacity;
   self->batch = MAX (1, capacity / 4);
+  self->published_room = self->room_hint = TRUE;
   self->spin_usec = FS_SPIN_USEC;
   self->item_free = item_free;
   g_mutex_init (&self->mutex);
@@ -129,6 +139,25 @@ _fs_queue_capacity (FsQueue *self)
   return self->capacity;
 }
 
+/* With the mutex held: the spinning hints follow the count. */
+static inline void
+publish_hints_locked (FsQueue *self)
+{
+  gboolean nonempty = self->count > 0;
+  gboolean room = self->count + self->batch <= self->capacity;
+
+  if G_UNLIKELY (nonempty != self->published_nonempty)
+    {
+      self->published_nonempty = nonempty;
+      g_atomic_int_set (&self->nonempty_hint, nonempty);
+    }
+  if G_UNLIKELY (room != self->published_room)
+    {
+      self->published_room = room;
+      g_atomic_int_set (&self->room_hint, room);
+    }
+}
+
 /* With the mutex held. */
 static void
 ring_append (FsQueue  *self,
@@ -148,7 +177,7 @@ ring_append (FsQueue  *self,
     }
   self->ring[(self->head + self->count) % self->alloc] = item;
   self->count++;
-  g_atomic_int_set (&self->count_hint, (gint) MIN (self->count, G_MAXINT));
+  publish_hints_locked (self);
 }
 
 /* With the mutex held. */
@@ -159,7 +188,7 @@ ring_take (FsQueue *self)
 
   self->head = (self->head + 1) % self->alloc;
   self->count--;
-  g_atomic_int_set (&self->count_hint, (gint) MIN (self->count, G_MAXINT));
+  publish_hints_locked (self);
   return item;
 }
 
@@ -315,7 +344,7 @@ complete_handed (FsQueue *self,
 static gboolean
 room_for_batch (FsQueue *self)
 {
-  return (guint) g_atomic_int_get (&self->count_hint) + self->batch <= self->capacity ||
+  return g_atomic_int_get (&self->room_hint) ||
          (g_atomic_int_get (&self->flags_hint) & FLAG_CLOSED) != 0;
 }
 
@@ -437,7 +466,7 @@ _fs_queue_end (FsQueue      *self,
 static gboolean
 worth_a_look (FsQueue *self)
 {
-  return g_atomic_int_get (&self->count_hint) > 0 ||
+  return g_atomic_int_get (&self->nonempty_hint) ||
          g_atomic_int_get (&self->flags_hint) != 0;
 }
 
@@ -670,11 +699,16 @@ _fs_queue_is_closed (FsQueue *self)
 }
 
 /* The items queued now. Exact for the only producer while none of its
- * pushes is under way (fs-map.c counts its own pushes); a hint otherwise. */
+ * pushes is under way (fs-map.c counts its own pushes). */
 guint
 _fs_queue_length (FsQueue *self)
 {
-  return (guint) g_atomic_int_get (&self->count_hint);
+  guint count;
+
+  g_mutex_lock (&self->mutex);
+  count = self->count;
+  g_mutex_unlock (&self->mutex);
+  return count;
 }
 
 /* For a queue whose other side keeps every CPU busy (a map's workers),
