@@ -19,6 +19,14 @@ void     _fs_binding_refuse_javascript     (GCallback      *func,
                                             gpointer       *user_data,
                                             GDestroyNotify *user_data_free);
 
+/* The same test for a function of any signature: when @func is
+ * JavaScript, frees @user_data at once, clears @user_data and
+ * @user_data_free, and returns TRUE; the caller puts a refusing function
+ * of its own in place of @func. */
+gboolean _fs_binding_take_javascript       (GCallback       func,
+                                            gpointer       *user_data,
+                                            GDestroyNotify *user_data_free);
+
 /* Whether @vfunc, a class's implementation of a virtual function, was
  * written in JavaScript (a subclass made by GJS), asked on the thread that
  * is about to hand it to a worker. */

@@ -67,20 +67,29 @@ refuse (gpointer   object,
   return FALSE;
 }
 
+gboolean
+_fs_binding_take_javascript (GCallback       func,
+                             gpointer       *user_data,
+                             GDestroyNotify *user_data_free)
+{
+  if (func == NULL || !is_generated_code (func) ||
+      !is_in_gjs ((GCallback) *user_data_free))
+    return FALSE;
+
+  /* On the engine's thread: its closure is freed where it was made. */
+  (*user_data_free) (*user_data);
+  *user_data = NULL;
+  *user_data_free = NULL;
+  return TRUE;
+}
+
 void
 _fs_binding_refuse_javascript (GCallback      *func,
                                gpointer       *user_data,
                                GDestroyNotify *user_data_free)
 {
-  if (*func == NULL || !is_generated_code (*func) ||
-      !is_in_gjs ((GCallback) *user_data_free))
-    return;
-
-  /* On the engine's thread: its closure is freed where it was made. */
-  (*user_data_free) (*user_data);
-  *func = (GCallback) refuse;
-  *user_data = NULL;
-  *user_data_free = NULL;
+  if (_fs_binding_take_javascript (*func, user_data, user_data_free))
+    *func = (GCallback) refuse;
 }
 
 gboolean

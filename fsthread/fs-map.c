@@ -51,6 +51,7 @@
 #include <string.h>
 
 #include "fs-background-generator-private.h"
+#include "fs-binding-private.h"
 #include "fs-cpus.h"
 #include "fs-error.h"
 #include "fs-generator-private.h"
@@ -999,6 +1000,17 @@ start_map (Map        *map,
   return self;
 }
 
+/* In place of a JavaScript function (fs-binding.c): every item fails. */
+static gboolean
+refuse_javascript (const GValue  *item,
+                   FsMapResult   *result,
+                   gpointer       user_data,
+                   GError       **error)
+{
+  g_set_error_literal (error, FS_ERROR, FS_ERROR_NOT_SUPPORTED, FS_BINDING_REFUSAL_MESSAGE);
+  return FALSE;
+}
+
 /**
  * fs_background_generator_map: (skip)
  * @source: the background generator whose items are mapped; the map takes
@@ -1111,6 +1123,8 @@ fs_background_generator_map_values (FsBackgroundGenerator *source,
   map->source_kind = SOURCE_GENERATOR;
   map->source = g_object_ref (source);
   map->source_values = _fs_background_generator_is_values (source);
+  if (_fs_binding_take_javascript ((GCallback) func, &user_data, &user_data_free))
+    func = refuse_javascript;
   map->value_func = func;
   map->user_data = user_data;
   map->user_data_free = user_data_free;
@@ -1168,6 +1182,8 @@ fs_background_generator_new_map_for_array (const GValue   *values,
       g_value_copy (&values[i], &map->values[i]);
     }
   map->source_done = n_values == 0;
+  if (_fs_binding_take_javascript ((GCallback) func, &user_data, &user_data_free))
+    func = refuse_javascript;
   map->value_func = func;
   map->user_data = user_data;
   map->user_data_free = user_data_free;

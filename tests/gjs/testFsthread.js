@@ -9,6 +9,7 @@
 
 import Fs from 'gi://Fs?version=1';
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import Gio from 'gi://Gio';
 import System from 'system';
 
@@ -176,6 +177,41 @@ test('for await over a stream, and a break that closes it', async () => {
     for (const f of files)
         f.delete(null);
     GLib.rmdir(dir);
+});
+
+test('the parallel file loader: every file, in order, through next_async', async () => {
+    const dir = tmpDir();
+    const texts = [];
+    for (let i = 0; i < 40; i++)
+        texts.push('x'.repeat(i + 1));
+    const files = texts.map((text, i) => writeFile(dir, `f${String(i).padStart(2, '0')}`, text));
+    const loader = Fs.BackgroundGenerator.new_for_files_parallel(files, 3, 4);
+    const sizes = [];
+    for await (const item of items(loader))
+        sizes.push(item.get_contents().get_size());
+    assertEqual(sizes.join(','), texts.map(t => t.length).join(','), 'every file, in order');
+    assertEqual(loader.close(-1, null), Fs.WaitStatus.OK, 'close');
+    for (const f of files)
+        f.delete(null);
+    GLib.rmdir(dir);
+});
+
+test('a JS map function is refused: the map fails, the function never runs', async () => {
+    let ran = false;
+    const values = [1, 2, 3].map(n => {
+        const v = new GObject.Value();
+        v.init(GObject.TYPE_INT);
+        v.set_int(n);
+        return v;
+    });
+    const map = Fs.BackgroundGenerator.new_map_for_array(values, 2, 2, Fs.MapFlags.NONE,
+        () => {
+            ran = true;
+            return true;
+        });
+    await assertRejects(nextItem(map), isFsError(Fs.Error.NOT_SUPPORTED), 'next_async');
+    assert(!ran, 'the JS function never ran on a worker');
+    assertEqual(map.close(-1, null), Fs.WaitStatus.OK, 'close');
 });
 
 test('ErrorState from JS', () => {
