@@ -24,6 +24,7 @@ import threading
 import time
 import weakref
 
+from gi import _gi
 from gi.repository import GLib, GObject
 
 from ..module import get_introspection_module
@@ -202,6 +203,7 @@ def _raise_kept(error, holder=None):
 # result, so the previous descriptor is never lost to a KeyboardInterrupt.
 
 _next_value = Fs.BackgroundGenerator.next_value
+_gvalue_set = _gi._gvalue_set
 
 
 class _Fd(int):
@@ -869,16 +871,6 @@ class _Feed:
                  "__weakref__")
 
 
-def _yield(yield_value, value):
-    """Hands an item over; False once the consumer has closed the stream
-    (the end, not a failure)."""
-    try:
-        yield_value(value)
-    except GLib.Error:
-        return False
-    return True
-
-
 def _producer(feed_ref):
     """The C generator function: runs the Python generator on the producer
     thread and yields each item, the object itself, into the stream."""
@@ -896,9 +888,11 @@ def _producer(feed_ref):
                 feed.iterator = iter(feed.generator(*feed.args, **feed.kwargs))
                 feed.generator = feed.args = feed.kwargs = None
                 del feed
-                # One GValue for every item: yield_value() copies it.
+                # One GValue for every item: yield_value() copies it. Set
+                # through _gi directly: GObject.Value.set_value() goes
+                # through a chain of type tests first.
                 value = GObject.Value(GObject.TYPE_PYOBJECT)
-                set_value = value.set_value
+                set_item = functools.partial(_gvalue_set, value)
                 yield_value = sink.yield_value
                 while True:
                     # Nothing of the feed is held while yield_value() waits.
@@ -912,10 +906,12 @@ def _producer(feed_ref):
                     else:
                         break
                     del iterator
-                    set_value(item)
+                    set_item(item)
                     del item
-                    if not _yield(yield_value, value):
-                        break  # the consumer closed the stream
+                    try:
+                        yield_value(value)
+                    except GLib.Error:
+                        break  # the consumer closed the stream: the end
             except BaseException as exc:  # noqa: B902: every failure is reported
                 failure = _failure(exc, name, (holder,), log_level)
         finally:
@@ -986,8 +982,7 @@ class BackgroundGenerator(Fs.BackgroundGenerator):
         d = self.__dict__
         d["_fs_feed"] = feed
         d["_fs_holder"] = feed.holder if feed is not None else _new_holder()
-        d["_fs_pushback"] = pushback = collections.deque()
-        return pushback
+        d["_fs_pushback"] = collections.deque()
 
     @classmethod
     def new_for_files(cls, files, prefetch=1):
@@ -1021,31 +1016,56 @@ class BackgroundGenerator(Fs.BackgroundGenerator):
 
     # The take that is ready at once, read as an attribute: between the C
     # call and the store of its result no signal handler runs, so a
-    # KeyboardInterrupt cannot lose the item.
-    _fs_take_now = property(functools.partial(_next_value, timeout_usec=0, cancellable=None))
+    # KeyboardInterrupt cannot lose the item. (A method called positionally:
+    # PyGObject's keyword arguments cost a microsecond.)
+    _fs_take_now = property(operator.methodcaller("next_value", 0, None))
+
+    # Items taken whose delivery an exception (a KeyboardInterrupt) cut, and
+    # an item a blocking wait took: served first. A deque per object once a
+    # wait needed one; this empty default costs the fast path nothing.
+    _fs_pushback = ()
 
     def next(self, timeout=None):
         """Takes the next item; raises StopIteration at the end (or once the
         stream is closed), the generator's exception if it failed, and
         TimeoutError when `timeout` seconds pass first."""
-        try:
+        while True:
             pushback = self._fs_pushback
-        except AttributeError:
-            pushback = self._fs_setup()
-        if pushback:
-            # Items a KeyboardInterrupt interrupted on their way out.
+            if not pushback:
+                try:
+                    got = self._fs_take_now
+                except GLib.Error as error:
+                    got = error
+                else:
+                    if got[0] == _OK:
+                        return got[1]
+                # Waits; raises, or leaves the item it took in the pushback.
+                self._fs_wait(got, timeout)
+                pushback = self._fs_pushback
             try:
+                # The item goes from the deque to the caller through
+                # FOR_ITER: no signal handler runs between.
                 for item in iter(pushback.popleft, pushback):
                     return item
             except IndexError:
-                pass
-        got = None
+                continue  # another consumer took it first
+
+    def _fs_wait(self, got, timeout):
+        """The slow path of next(): `got` is what the take that is ready at
+        once gave. Raises StopIteration, TimeoutError or the generator's
+        exception, or returns with the item it waited for at the end of the
+        pushback."""
+        d = self.__dict__
+        pushback = d.get("_fs_pushback")
+        if pushback is None:
+            pushback = d.setdefault("_fs_pushback", collections.deque())
         failure = None
-        try:
+        if isinstance(got, GLib.Error):
+            failure, got = got, None
+        elif got[0] == _TIMED_OUT and timeout != 0:
+            got = None
             try:
-                got = self._fs_take_now
-                if got[0] == _TIMED_OUT and timeout != 0:
-                    got = None
+                try:
                     deadline = _deadline(timeout)
                     if not _on_main_thread():
                         for got in iter(functools.partial(_next_value, self,
@@ -1075,16 +1095,17 @@ class BackgroundGenerator(Fs.BackgroundGenerator):
                             if deadline is not None and time.monotonic() >= deadline:
                                 got = (_TIMED_OUT, None)
                                 break
-            except GLib.Error as error:
-                failure = error
-        except BaseException:
-            if got is not None and got[0] == _OK:
-                pushback.appendleft(got[1])
-            raise
+                except GLib.Error as error:
+                    failure = error
+            except BaseException:
+                if got is not None and got[0] == _OK:
+                    pushback.appendleft(got[1])
+                raise
         if failure is not None:
-            _raise_kept(failure, self.__dict__.get("_fs_holder"))
+            _raise_kept(failure, d.get("_fs_holder"))
         if got[0] == _OK:
-            return got[1]
+            pushback.append(got[1])
+            return
         if got[0] == _TIMED_OUT:
             raise TimeoutError("no item within %s seconds" % timeout)
         raise StopIteration

@@ -51,7 +51,6 @@ enum {
 
 struct _FsQueue
 {
-  gatomicrefcount  ref_count;
   guint            capacity;
   guint            batch;
   gint             spin_usec;   /* how long a side looks again before sleeping */
@@ -83,6 +82,11 @@ struct _FsQueue
   gint             nonempty_hint;  /* items are queued */
   gint             room_hint;      /* room for a batch */
   gint             flags_hint;
+
+  /* Taken and dropped by every blocking pop: away from what the producer
+   * writes for every item. */
+  char             pad2[64];
+  gatomicrefcount  ref_count;
 };
 
 /* What an asynchronous pop hands to its finish. */
@@ -158,6 +162,17 @@ publish_hints_locked (FsQueue *self)
     }
 }
 
+/* With the mutex held: the slot @offset places after the head, without
+ * a division (@offset is at most alloc). */
+static inline guint
+ring_index (FsQueue *self,
+            guint    offset)
+{
+  guint i = self->head + offset;
+
+  return i >= self->alloc ? i - self->alloc : i;
+}
+
 /* With the mutex held. */
 static void
 ring_append (FsQueue  *self,
@@ -169,13 +184,13 @@ ring_append (FsQueue  *self,
       gpointer *ring = g_new (gpointer, alloc);
 
       for (guint i = 0; i < self->count; i++)
-        ring[i] = self->ring[(self->head + i) % self->alloc];
+        ring[i] = self->ring[ring_index (self, i)];
       g_free (self->ring);
       self->ring = ring;
       self->alloc = alloc;
       self->head = 0;
     }
-  self->ring[(self->head + self->count) % self->alloc] = item;
+  self->ring[ring_index (self, self->count)] = item;
   self->count++;
   publish_hints_locked (self);
 }
@@ -186,7 +201,7 @@ ring_take (FsQueue *self)
 {
   gpointer item = self->ring[self->head];
 
-  self->head = (self->head + 1) % self->alloc;
+  self->head = ring_index (self, 1);
   self->count--;
   publish_hints_locked (self);
   return item;
