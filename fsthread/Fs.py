@@ -1225,7 +1225,8 @@ def map(function, iterable, thread_count=None, prefetch=None, ordered=True, name
     take no new item. ``close()``, or dropping the stream, stops every
     thread. The function runs holding the interpreter's lock, as any Python
     code does: the map pays off when it releases it (I/O, C extensions) or
-    when the items are C's.
+    when the items are C's. `name` names the thread that reads `iterable`
+    (``NAME-source``).
     """
     if thread_count is None:
         thread_count = Fs.total_cpus()

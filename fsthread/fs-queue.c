@@ -83,10 +83,12 @@ struct _FsQueue
   gint             room_hint;      /* room for a batch */
   gint             flags_hint;
 
-  /* Taken and dropped by every blocking pop: away from what the producer
-   * writes for every item. */
+  /* Away from the hints, which spinning sides read: the reference count,
+   * taken and dropped by every blocking pop, and the count of items as
+   * _fs_queue_length() reads it without the mutex. */
   char             pad2[64];
   gatomicrefcount  ref_count;
+  gint             length;
 };
 
 /* What an asynchronous pop hands to its finish. */
@@ -143,12 +145,15 @@ _fs_queue_capacity (FsQueue *self)
   return self->capacity;
 }
 
-/* With the mutex held: the spinning hints follow the count. */
+/* With the mutex held: the length and the spinning hints follow the
+ * count. */
 static inline void
 publish_hints_locked (FsQueue *self)
 {
   gboolean nonempty = self->count > 0;
   gboolean room = self->count + self->batch <= self->capacity;
+
+  g_atomic_int_set (&self->length, (gint) MIN (self->count, G_MAXINT));
 
   if G_UNLIKELY (nonempty != self->published_nonempty)
     {
@@ -718,12 +723,7 @@ _fs_queue_is_closed (FsQueue *self)
 guint
 _fs_queue_length (FsQueue *self)
 {
-  guint count;
-
-  g_mutex_lock (&self->mutex);
-  count = self->count;
-  g_mutex_unlock (&self->mutex);
-  return count;
+  return (guint) g_atomic_int_get (&self->length);
 }
 
 /* For a queue whose other side keeps every CPU busy (a map's workers),

@@ -159,3 +159,44 @@ fs_test_iterate_until (gboolean *done)
 }
 
 G_END_DECLS
+
+/* Cancellation seen through a condition: a thread that must wait until a
+ * cancellable fires (and for nothing else) waits on this, never on a
+ * timeout. */
+typedef struct
+{
+  GMutex        mutex;
+  GCond         cond;
+  GCancellable *cancellable;
+  gulong        handler;
+} FsTestCancelWait;
+
+static inline void
+fs_test_cancel_wait_wake (GCancellable     *cancellable,
+                          FsTestCancelWait *w)
+{
+  g_mutex_lock (&w->mutex);
+  g_cond_broadcast (&w->cond);
+  g_mutex_unlock (&w->mutex);
+}
+
+/* Blocks until @cancellable is cancelled. */
+static inline void
+fs_test_wait_cancelled (GCancellable *cancellable)
+{
+  FsTestCancelWait w;
+
+  g_mutex_init (&w.mutex);
+  g_cond_init (&w.cond);
+  w.cancellable = cancellable;
+  w.handler = g_cancellable_connect (cancellable, G_CALLBACK (fs_test_cancel_wait_wake), &w, NULL);
+
+  g_mutex_lock (&w.mutex);
+  while (!g_cancellable_is_cancelled (cancellable))
+    g_cond_wait (&w.cond, &w.mutex);
+  g_mutex_unlock (&w.mutex);
+
+  g_cancellable_disconnect (cancellable, w.handler);
+  g_mutex_clear (&w.mutex);
+  g_cond_clear (&w.cond);
+}

@@ -16,6 +16,8 @@
 
 #include <fsthread.h>
 
+#include "fs-test-util.h"
+
 /* A gate a generator waits at, outside any yield and deaf to its
  * cancellable: the worst case for whoever waits for the producer. */
 typedef struct
@@ -484,22 +486,15 @@ consume_without_reference (gpointer data)
   return GINT_TO_POINTER (status);
 }
 
+/* Blocks outside yield until the generator is told to stop. (Through a
+ * handler, not a GCancellableSource, which GLib 2.74 may leak when the
+ * cancellable fires on another thread as the source is destroyed.) */
 static gboolean
 wait_for_cancel (FsGenerator  *generator,
                  gpointer      data,
                  GError      **error)
 {
-  GCancellable *cancellable = fs_generator_get_cancellable (generator);
-  GMainContext *context = g_main_context_new ();
-  GSource *source = g_cancellable_source_new (cancellable);
-
-  g_source_set_dummy_callback (source);
-  g_source_attach (source, context);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_main_context_iteration (context, TRUE);
-  g_source_destroy (source);
-  g_source_unref (source);
-  g_main_context_unref (context);
+  fs_test_wait_cancelled (fs_generator_get_cancellable (generator));
   return TRUE;
 }
 

@@ -664,7 +664,7 @@ test_values (void)
   FsBackgroundGenerator *source, *map;
   g_autoptr(GError) error = NULL;
 
-  values_user_data_freed = 0;
+  g_atomic_int_set (&values_user_data_freed, 0);
   source = fs_background_generator_new_for_values (1, "strings", yield_strings,
                                                    GUINT_TO_POINTER (100), NULL);
   map = fs_background_generator_map_values (source, 3, 4, FS_MAP_NONE, value_func,
@@ -696,7 +696,7 @@ test_values (void)
   g_assert_cmpint (fs_background_generator_close (map, -1, NULL), ==, FS_WAIT_OK);
   g_object_unref (map);
   fs_test_assert_threads_settle (before);
-  g_assert_cmpint (values_user_data_freed, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&values_user_data_freed), ==, 1);
 }
 
 static void
@@ -708,7 +708,7 @@ test_array (void)
   g_autoptr(GError) error = NULL;
   guint n = 0;
 
-  values_user_data_freed = 0;
+  g_atomic_int_set (&values_user_data_freed, 0);
   for (guint i = 0; i < G_N_ELEMENTS (values); i++)
     {
       if (i == 30)
@@ -750,7 +750,7 @@ test_array (void)
   g_assert_cmpint (fs_background_generator_close (map, -1, NULL), ==, FS_WAIT_OK);
   g_object_unref (map);
   fs_test_assert_threads_settle (before);
-  g_assert_cmpint (values_user_data_freed, ==, 1);
+  g_assert_cmpint (g_atomic_int_get (&values_user_data_freed), ==, 1);
 
   /* An empty array is an empty stream. */
   map = fs_background_generator_new_map_for_array (NULL, 0, 2, 2, FS_MAP_NONE, value_func, NULL, NULL);

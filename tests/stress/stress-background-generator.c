@@ -965,9 +965,11 @@ trial_check (Trial *t)
 }
 
 static void
-run_trial (Case  *cs,
-           guint  index)
+run_trial (gpointer      data,
+           guint         index,
+           GMainContext *context)
 {
+  Case *cs = data;
   Trial *t = trial_new (cs->salt, index, cs->long_streams);
   guint slot = stress_watchdog_enter (index, t->plan);
   FsBackgroundGenerator *bg;
@@ -1040,25 +1042,12 @@ run_trial (Case  *cs,
   trial_free (t);
 }
 
-static gpointer
-driver_main (gpointer data)
-{
-  Case *cs = data;
-  guint index;
-
-  while ((index = (guint) g_atomic_int_add (&cs->next_trial, 1)) < cs->n_trials)
-    run_trial (cs, index);
-
-  return NULL;
-}
-
 static void
 run_case (guint    salt,
           guint    n_trials,
           gboolean long_streams)
 {
   Case cs = { 0 };
-  GThread *drivers[N_DRIVERS];
   guint threads_before, errors_before;
 
   cs.salt = salt;
@@ -1071,10 +1060,7 @@ run_case (guint    salt,
   threads_before = fs_test_count_threads ();
   errors_before = stress_default_errors ();
 
-  for (guint i = 0; i < N_DRIVERS; i++)
-    drivers[i] = g_thread_new ("stress-driver", driver_main, &cs);
-  for (guint i = 0; i < N_DRIVERS; i++)
-    g_thread_join (drivers[i]);
+  stress_run_drivers (N_DRIVERS, FALSE, run_trial, &cs, &cs.next_trial, cs.n_trials);
 
   /* Each failure is in the default state once: not lost, not doubled. */
   g_assert_cmpuint (stress_default_errors () - errors_before, ==, (guint) cs.generator_failures);

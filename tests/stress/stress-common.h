@@ -273,52 +273,70 @@ stress_only (guint *index)
   return TRUE;
 }
 
-/* Cancellation seen through a condition: a thread that must wait until a
- * cancellable fires (and for nothing else) waits on this, never on a
- * timeout. */
-typedef struct
-{
-  GMutex        mutex;
-  GCond         cond;
-  GCancellable *cancellable;
-  gulong        handler;
-} StressCancelWait;
-
-static inline void
-stress_cancel_wait_wake (GCancellable     *cancellable,
-                         StressCancelWait *w)
-{
-  g_mutex_lock (&w->mutex);
-  g_cond_broadcast (&w->cond);
-  g_mutex_unlock (&w->mutex);
-}
-
-/* Blocks until @cancellable is cancelled. */
-static inline void
-stress_wait_cancelled (GCancellable *cancellable)
-{
-  StressCancelWait w;
-
-  g_mutex_init (&w.mutex);
-  g_cond_init (&w.cond);
-  w.cancellable = cancellable;
-  w.handler = g_cancellable_connect (cancellable, G_CALLBACK (stress_cancel_wait_wake), &w, NULL);
-
-  g_mutex_lock (&w.mutex);
-  while (!g_cancellable_is_cancelled (cancellable))
-    g_cond_wait (&w.cond, &w.mutex);
-  g_mutex_unlock (&w.mutex);
-
-  g_cancellable_disconnect (cancellable, w.handler);
-  g_mutex_clear (&w.mutex);
-  g_cond_clear (&w.cond);
-}
-
 /* The errors every failing FsThread adds to the process-wide state. */
 static inline guint
 stress_default_errors (void)
 {
   return fs_error_state_get_n_errors (fs_error_state_get_default ());
+}
+
+/* One trial of a case, run by a driver: @context is the driver's own main
+ * context, its thread default, or NULL for drivers without one. */
+typedef void (*StressTrialFunc) (gpointer      data,
+                                 guint         index,
+                                 GMainContext *context);
+
+typedef struct
+{
+  StressTrialFunc  run;
+  gpointer         data;
+  gint            *next_trial;
+  guint            n_trials;
+  gboolean         with_context;
+} StressDrivers;
+
+static gpointer
+stress_driver_main (gpointer data)
+{
+  StressDrivers *drivers = data;
+  GMainContext *context = drivers->with_context ? g_main_context_new () : NULL;
+  guint index;
+
+  if (context != NULL)
+    g_main_context_push_thread_default (context);
+  while ((index = (guint) g_atomic_int_add (drivers->next_trial, 1)) < drivers->n_trials)
+    drivers->run (drivers->data, index, context);
+  if (context != NULL)
+    {
+      g_main_context_pop_thread_default (context);
+      /* Nothing may be left for the context to do. */
+      while (g_main_context_iteration (context, FALSE))
+        ;
+      g_main_context_unref (context);
+    }
+  return NULL;
+}
+
+/* Runs trials *@next_trial to @n_trials - 1 on @n_drivers threads, each
+ * taking the next trial as it finishes one, and returns once all are done.
+ * With @with_context, each driver runs its trials with a main context of
+ * its own as the thread default. */
+static void
+stress_run_drivers (guint            n_drivers,
+                    gboolean         with_context,
+                    StressTrialFunc  run,
+                    gpointer         data,
+                    gint            *next_trial,
+                    guint            n_trials)
+{
+  StressDrivers drivers = { run, data, next_trial, n_trials, with_context };
+  GThread **threads = g_new (GThread *, n_drivers);
+
+  for (guint i = 0; i < n_drivers; i++)
+    threads[i] = g_thread_new ("stress-driver", stress_driver_main, &drivers);
+  for (guint i = 0; i < n_drivers; i++)
+    g_thread_join (threads[i]);
+  g_free (threads);
 }
 
 G_END_DECLS

@@ -262,10 +262,11 @@ on_next (GObject      *object,
 }
 
 static void
-run_trial (Case         *cs,
+run_trial (gpointer      data,
            guint         index,
            GMainContext *context)
 {
+  Case *cs = data;
   g_autoptr(GRand) rand = g_rand_new_with_seed (stress_trial_seed (cs->salt, index));
   Trial t = { 0 };
   FsBackgroundGenerator *source, *map;
@@ -364,28 +365,10 @@ run_trial (Case         *cs,
   g_free (t.plan);
 }
 
-static gpointer
-driver_main (gpointer data)
-{
-  Case *cs = data;
-  GMainContext *context = g_main_context_new ();
-  guint index;
-
-  g_main_context_push_thread_default (context);
-  while ((index = (guint) g_atomic_int_add (&cs->next_trial, 1)) < cs->n_trials)
-    run_trial (cs, index, context);
-  g_main_context_pop_thread_default (context);
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_main_context_unref (context);
-  return NULL;
-}
-
 static void
 test_maps_at_random (void)
 {
   Case cs = { 0 };
-  GThread *drivers[N_DRIVERS];
   guint threads_before;
 
   cs.salt = 12;
@@ -396,10 +379,7 @@ test_maps_at_random (void)
   stress_watchdog_start ("stress-map");
   threads_before = fs_test_count_threads ();
 
-  for (guint i = 0; i < N_DRIVERS; i++)
-    drivers[i] = g_thread_new ("stress-driver", driver_main, &cs);
-  for (guint i = 0; i < N_DRIVERS; i++)
-    g_thread_join (drivers[i]);
+  stress_run_drivers (N_DRIVERS, TRUE, run_trial, &cs, &cs.next_trial, cs.n_trials);
 
   fs_error_state_clear (fs_error_state_get_default ());
   fs_test_assert_threads_settle (threads_before);

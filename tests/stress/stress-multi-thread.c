@@ -204,7 +204,7 @@ member_main (FsThread  *thread,
       return member_fail (m, FS_ERROR, FS_ERROR_FAILED, error, NULL);
 
     case ACT_STALL:
-      stress_wait_cancelled (cancellable);
+      fs_test_wait_cancelled (cancellable);
       return member_stopped (m, error);
 
     case ACT_CANCEL_GROUP:
@@ -634,10 +634,11 @@ wait_data_freed (Group *g)
 }
 
 static void
-run_trial (Case         *cs,
+run_trial (gpointer      data,
            guint         index,
            GMainContext *context)
 {
+  Case *cs = data;
   Group *g = group_new (cs->salt, index, context, cs->restarting);
   guint slot = stress_watchdog_enter (index, g->plan);
   FsMultiThread *group;
@@ -763,33 +764,12 @@ run_trial (Case         *cs,
   group_free (g);
 }
 
-static gpointer
-driver_main (gpointer data)
-{
-  Case *cs = data;
-  GMainContext *context = g_main_context_new ();
-  guint index;
-
-  g_main_context_push_thread_default (context);
-  while ((index = (guint) g_atomic_int_add (&cs->next_trial, 1)) < cs->n_trials)
-    run_trial (cs, index, context);
-  g_main_context_pop_thread_default (context);
-
-  /* Nothing may be left for the context to do. */
-  while (g_main_context_iteration (context, FALSE))
-    ;
-  g_main_context_unref (context);
-
-  return NULL;
-}
-
 static void
 run_case (guint    salt,
           guint    n_trials,
           gboolean restarting)
 {
   Case cs = { 0 };
-  GThread *drivers[N_DRIVERS];
   guint threads_before, errors_before;
 
   cs.salt = salt;
@@ -802,10 +782,7 @@ run_case (guint    salt,
   threads_before = fs_test_count_threads ();
   errors_before = stress_default_errors ();
 
-  for (guint i = 0; i < N_DRIVERS; i++)
-    drivers[i] = g_thread_new ("stress-driver", driver_main, &cs);
-  for (guint i = 0; i < N_DRIVERS; i++)
-    g_thread_join (drivers[i]);
+  stress_run_drivers (N_DRIVERS, TRUE, run_trial, &cs, &cs.next_trial, cs.n_trials);
 
   /* Each failure is in the default state once: not lost, not doubled. */
   g_assert_cmpuint (stress_default_errors () - errors_before, ==, (guint) cs.failures);
