@@ -1164,51 +1164,270 @@ __all__.append("BackgroundGenerator")
 
 # ---------------------------------------------------------------------------
 # The map: a Python function over an iterable on N library threads.
+#
+# The workers run Python loops on the threads of an Fs.MultiThread: each
+# reads the next item from the iterable (one reader at a time, in order),
+# runs the function on it without any lock, and places the result in the
+# window. Whichever worker finds the result at the head ready delivers the
+# run of ready results into the stream itself, so a result crosses from a
+# worker to the consumer with one handoff, and no call into Python is made
+# per item from C. The stream's producer, the driver, only starts the
+# workers, waits for them and ends the stream with the failure, if any.
+#
+# The bound: the stream's queue holds `capacity` results, and a worker
+# reads an item only while fewer than `window` items read are not yet
+# delivered; capacity + window = prefetch + thread_count.
+#
+# Lock order: the reading lock, then the window's condition. Neither is
+# held while the function runs or a result is pushed; the condition is not
+# held while the iterable is read.
 
 class _MapFeed:
     """What a map's workers reach through a weak reference: the function,
     owned by the map's wrapper, so that a function that holds the map (a
     bound method of its owner) makes a cycle Python's collector sees."""
 
-    __slots__ = ("function", "holder", "log_level", "source", "__weakref__")
+    __slots__ = ("function", "holder", "__weakref__")
 
 
-def _iterate(iterable):
-    """The map's source: the iterable's items, on the source's thread."""
-    yield from iterable
+class _Failed:
+    """A failure in the window, in the place of the item that failed."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error):
+        self.error = error
 
 
-def _map_worker(feed_ref):
-    """The C map function: runs the Python function on a worker for one
-    item and hands over its result."""
+class _MapRun:
+    """The state a map's threads share; everything below `cond` is under
+    it, except `iterator`, which is under `reading`."""
 
-    def work(item, result, *_ignored):
-        feed = feed_ref()
-        if feed is None:
-            # The map was dropped: its results go nowhere.
-            return True
-        function, holder, log_level = feed.function, feed.holder, feed.log_level
-        del feed
-        current = Fs.Thread.get_current()
-        name = current.get_name() if current is not None else "map"
-        token = _enter(name)
-        failure = None
+    __slots__ = ("feed_ref", "log_level", "ordered", "window", "reading", "iterator",
+                 "cond", "read", "delivered", "head", "results", "ready", "stop_at",
+                 "stopped", "delivering", "failure", "sink")
+
+    def __init__(self, feed_ref, iterable, ordered, window, log_level):
+        self.feed_ref = feed_ref
+        self.log_level = log_level
+        self.ordered = ordered
+        self.window = window
+        self.reading = threading.Lock()
+        self.iterator = iter(iterable)
+        # Reentrant: the cancel handler may run on a worker that holds it
+        # (the collector can drop the stream anywhere).
+        self.cond = threading.Condition(threading.RLock())
+        self.read = 0          # items read from the iterable
+        self.delivered = 0     # results pushed into the stream
+        self.head = 0          # ordered: the index delivered next
+        self.results = {}      # ordered: index -> result or _Failed
+        self.ready = []        # unordered: results as they finished
+        self.stop_at = None    # no item at or after this index is read
+        self.stopped = False   # closed, failed or ended: no more work
+        self.delivering = False
+        self.failure = None    # the GLib.Error the stream ends with
+        self.sink = None
+
+    def stop(self, *_ignored):
+        with self.cond:
+            self.stopped = True
+            self.cond.notify_all()
+
+
+def _map_take(run):
+    """Reads the next item as (index, item), or returns None once no more
+    may be read. A failure of the iterable takes the item's place. `read`
+    changes only under `reading`."""
+    with run.reading:
+        index = run.read
+        # Without the condition first: `delivered` only grows, so a stale
+        # look can only make the worker wait for a fresh one.
+        if run.stopped or run.stop_at is not None or index - run.delivered >= run.window:
+            cond = run.cond
+            with cond:
+                while (not run.stopped and run.stop_at is None and
+                       index - run.delivered >= run.window):
+                    cond.wait()
+                if run.stopped or run.stop_at is not None:
+                    return None
         try:
-            value = function(item)
+            for item in run.iterator:
+                break
+            else:
+                with run.cond:
+                    run.stop_at = index
+                return None
         except BaseException as exc:  # noqa: B902: every failure is reported
-            failure = _failure(exc, name, (holder,), log_level)
-        else:
-            result.set_value(GObject.Value(GObject.TYPE_PYOBJECT, value))
-            del value
+            name = Fs.Thread.get_current().get_name()
+            item = _Failed(_failure(exc, name, (_map_holder(run),), run.log_level))
+            with run.cond:
+                run.stop_at = index + 1
+        run.read = index + 1
+    return index, item
+
+
+def _map_holder(run):
+    feed = run.feed_ref()
+    return feed.holder if feed is not None else _new_holder()
+
+
+def _map_place(run, index, result):
+    """Places a result (or _Failed) in the window; returns the results this
+    worker is to deliver now, or None. Under run.cond."""
+    if run.stopped:
+        return None
+    if run.ordered:
+        if type(result) is _Failed:
+            run.stop_at = index if run.stop_at is None else min(run.stop_at, index)
+            run.cond.notify_all()
+        elif run.stop_at is not None and index >= run.stop_at:
+            return None  # after a failure: nobody takes it
+        run.results[index] = result
+        if run.delivering or index != run.head:
+            return None
+    else:
+        if type(result) is _Failed and run.stop_at is None:
+            run.stop_at = run.read
+            run.cond.notify_all()
+        run.ready.append(result)
+        if run.delivering:
+            return None
+    run.delivering = True
+    return _map_next_batch(run)
+
+
+def _map_next_batch(run):
+    """The deliverer's next run of ready results, under run.cond; at a
+    failure, the map stops with it. Returns None when there is none."""
+    if run.ordered:
+        results, head = run.results, run.head
+        batch = []
+        while head in results:
+            result = results.pop(head)
+            if type(result) is _Failed:
+                run.failure = result.error
+                run.stopped = True
+                run.cond.notify_all()
+                break
+            batch.append(result)
+            head += 1
+        run.head = head
+    else:
+        batch, run.ready = run.ready, []
+        for i, result in enumerate(batch):
+            if type(result) is _Failed:
+                run.failure = result.error
+                run.stopped = True
+                run.cond.notify_all()
+                del batch[i:]
+                break
+    if not batch:
+        run.delivering = False
+        return None
+    return batch
+
+
+def _map_deliver(run, batch, value, yield_value):
+    """Pushes `batch`, and every run ready after it, into the stream,
+    through the worker's GValue."""
+    cond = run.cond
+    while batch is not None:
+        try:
+            for result in batch:
+                _gvalue_set(value, result)
+                yield_value(value)
+        except GLib.Error:
+            run.stop()  # the consumer closed the stream
+        n = len(batch)
+        del batch, result
+        with cond:
+            run.delivered += n
+            cond.notify_all()
+            batch = _map_next_batch(run) if not run.stopped else None
+            if batch is None:
+                run.delivering = False
+
+
+def _map_worker(run):
+    """The workers' target: reads, maps and delivers until the map stops."""
+
+    def work(member, *_ignored):
+        name = member.get_name()
+        token = _enter(name)
+        # One GValue per worker for the results it delivers: yield_value()
+        # copies it.
+        value = GObject.Value(GObject.TYPE_PYOBJECT)
+        yield_value = run.sink.yield_value
+        try:
+            while True:
+                taken = _map_take(run)
+                if taken is None:
+                    break
+                index, item = taken
+                del taken
+                if type(item) is not _Failed:
+                    feed = run.feed_ref()
+                    if feed is None:
+                        break  # the map was dropped: its results go nowhere
+                    function = feed.function
+                    del feed
+                    try:
+                        item = function(item)
+                    except BaseException as exc:  # noqa: B902: every failure is reported
+                        item = _Failed(_failure(exc, name, (_map_holder(run),),
+                                                run.log_level))
+                    del function
+                with run.cond:
+                    batch = _map_place(run, index, item)
+                del item
+                if batch is not None:
+                    _map_deliver(run, batch, value, yield_value)
+                    del batch
         finally:
             _leave(token)
-            del function, item
-        if failure is not None:
-            raise failure
+            value.unset()
         return True
 
     _internal(work)
     return work
+
+
+def _map_driver(run, name, thread_count):
+    """The stream's generator function: starts the workers, waits for
+    them, and ends the stream with the map's failure, if any."""
+
+    def drive(sink, *_ignored):
+        run.sink = sink
+        cancellable = sink.get_cancellable()
+        # The signal itself: Gio's Cancellable.connect() is another call.
+        handler = GObject.Object.connect(cancellable, "cancelled", run.stop)
+        if cancellable.is_cancelled():
+            run.stop()
+        try:
+            workers = Fs.MultiThread.new(name, thread_count, _map_worker(run))
+            try:
+                Fs.MultiThread.start(workers)
+            finally:
+                # The workers never fail (their failures go into the window).
+                Fs.MultiThread.join(workers, -1, None)
+        finally:
+            GObject.Object.disconnect(cancellable, handler)
+            run.sink = None
+            with run.reading:
+                iterator, run.iterator = run.iterator, None
+            close = getattr(iterator, "close", None)
+            del iterator
+            if close is not None:
+                close()
+            with run.cond:
+                run.results.clear()
+                del run.ready[:]
+        if run.failure is not None:
+            raise run.failure
+        return True
+
+    _internal(drive)
+    return drive
 
 
 def map(function, iterable, thread_count=None, prefetch=None, ordered=True, name=None):
@@ -1217,38 +1436,37 @@ def map(function, iterable, thread_count=None, prefetch=None, ordered=True, name
     BackgroundGenerator of the results: in the order of `iterable`, or as
     soon as each is ready with ``ordered=False``.
 
-    Lazy and bounded: at most `prefetch` finished results (default: twice
-    the threads) and one item per thread exist ahead of the consumer, and
-    `iterable` is read (on a thread of its own) no faster than that, so it
-    may be infinite. When the function raises, the results before the item
-    come first, then the exception, the same object, and the other threads
-    take no new item. ``close()``, or dropping the stream, stops every
-    thread. The function runs holding the interpreter's lock, as any Python
-    code does: the map pays off when it releases it (I/O, C extensions) or
-    when the items are C's. `name` names the thread that reads `iterable`
-    (``NAME-source``).
+    Lazy and bounded: at most `prefetch` finished results (default: eight
+    per thread) and one item per thread exist ahead of the consumer, and
+    `iterable` is read (by the threads, one at a time) no faster than that,
+    so it may be infinite. When the function raises, the results before
+    the item come first, then the exception, the same object, and the
+    other threads take no new item. ``close()``, or dropping the stream,
+    stops every thread. The function runs holding the interpreter's lock,
+    as any Python code does: the map pays off when it releases it (I/O,
+    hashing, C extensions). `name` names the threads: the stream's is
+    NAME, the workers' NAME_0, NAME_1...
     """
     if thread_count is None:
         thread_count = Fs.total_cpus()
     if thread_count < 1:
         raise ValueError("thread_count must be at least 1, not %d" % thread_count)
     if prefetch is None:
-        prefetch = 2 * thread_count
+        prefetch = 8 * thread_count
     if prefetch < 1:
         raise ValueError("prefetch must be at least 1, not %d" % prefetch)
     name = name or _default_name(function, "map")
-    source = BackgroundGenerator(_iterate, prefetch=1, name=name + "-source",
-                                 args=(iterable,))
+    # Most of the bound goes to the stream's queue, so that a deliverer
+    # seldom waits for the consumer; the rest lets workers run ahead of a
+    # slow item.
+    capacity = prefetch - prefetch // 4
     feed = _MapFeed()
-    # The source's wrapper holds its own feed (the producer's): it lives
-    # as long as the map's.
-    feed.source = source
     feed.function = function
     feed.holder = _new_holder()
-    feed.log_level = BackgroundGenerator._fs_log_level
-    flags = Fs.MapFlags.NONE if ordered else Fs.MapFlags.UNORDERED
-    self = Fs.BackgroundGenerator.map_values(source, thread_count, prefetch, flags,
-                                             _map_worker(weakref.ref(feed)))
+    run = _MapRun(weakref.ref(feed), iterable, ordered, thread_count + prefetch - capacity,
+                  BackgroundGenerator._fs_log_level)
+    self = Fs.BackgroundGenerator.new_for_values(capacity, name,
+                                                 _map_driver(run, name, thread_count))
     if type(self) is not BackgroundGenerator:
         self.__class__ = BackgroundGenerator
     self._fs_setup(feed)

@@ -10,7 +10,7 @@ import time
 import unittest
 import weakref
 
-from fsthread_testing import HANG, Failure, Fs, collect_garbage, quiet_thread_count, \
+from fsthread_testing import HANG, Failure, Fs, GLib, collect_garbage, quiet_thread_count, \
     wait_threads_settle
 
 from fsthread import multithreading
@@ -42,6 +42,17 @@ class Tracked:
 
     def alive(self):
         return [r() for r in self.refs if r() is not None]
+
+
+def setUpModule():
+    # A main loop's asynchronous round starts GLib's own worker thread,
+    # which lives as long as the process: start it before the tests count
+    # their threads.
+    stream = Fs.BackgroundGenerator(lambda: iter(()), name="warm-up")
+    loop = GLib.MainLoop()
+    stream.next_async(None, lambda *_ignored: loop.quit())
+    loop.run()
+    stream.close()
 
 
 class TestMap(unittest.TestCase):
@@ -185,6 +196,126 @@ class TestMap(unittest.TestCase):
             self.assertEqual(sum(results), sum(range(1, n + 1)))
             self.assertTrue(results.close(HANG))
         del results
+        collect_garbage()
+        wait_threads_settle(self.threads)
+
+    def test_unordered_an_exception_comes_after_what_was_handed_over(self):
+        raised = Failure("item 20")
+        calls = []
+
+        def work(item):
+            calls.append(item.n)
+            if item.n == 20:
+                raise raised
+            return item.n
+
+        source = Tracked()
+        results = Fs.map(work, source, thread_count=2, prefetch=4, ordered=False)
+        got = []
+        with self.assertRaises(Failure) as caught:
+            for value in results:
+                got.append(value)
+        self.assertIs(caught.exception, raised)
+        self.assertNotIn(20, got)
+        self.assertEqual(len(set(got)), len(got))
+        self.assertLessEqual(max(calls), 20 + 2 + 4 + 2)
+        results.close()
+        del results, caught, raised, work
+        collect_garbage()
+        self.assertEqual(source.alive(), [])
+
+    def test_the_iterable_is_read_by_one_thread_at_a_time(self):
+        # An iterator that is not thread-safe: it notices a second reader.
+        class Careful:
+            def __init__(self):
+                self.inside = 0
+                self.overlaps = 0
+                self.n = 0
+
+            def __iter__(self):
+                return self
+
+            def __next__(self):
+                self.inside += 1
+                try:
+                    if self.inside > 1:
+                        self.overlaps += 1
+                    if self.n == 2000:
+                        raise StopIteration
+                    self.n += 1
+                    # Long enough for another thread to come in.
+                    for _ in range(50):
+                        os.sched_yield()
+                    return self.n
+                finally:
+                    self.inside -= 1
+
+        source = Careful()
+        got = list(Fs.map(lambda x: x, source, thread_count=4, prefetch=8))
+        self.assertEqual(got, list(range(1, 2001)))
+        self.assertEqual(source.overlaps, 0)
+
+    def test_results_through_next_async_in_a_main_loop(self):
+        results = Fs.map(lambda x: x * 3, range(40), thread_count=2, prefetch=2)
+        loop = GLib.MainLoop()
+        received = []
+        outcome = {}
+
+        def on_result(source, result, *_ignored):
+            value, status = source.next_finish_full(result)
+            if status != Fs.WaitStatus.OK:
+                outcome["end"] = status
+                loop.quit()
+                return
+            received.append(value)
+            source.next_async(None, on_result)
+
+        def give_up():
+            outcome["hang"] = True
+            loop.quit()
+            return GLib.SOURCE_REMOVE
+
+        guard = GLib.timeout_add_seconds(int(HANG), give_up)
+        results.next_async(None, on_result)
+        loop.run()
+        self.assertNotIn("hang", outcome)
+        GLib.source_remove(guard)
+        self.assertEqual(outcome["end"], Fs.WaitStatus.END)
+        self.assertEqual(received, [x * 3 for x in range(40)])
+
+    def test_close_while_the_workers_wait_for_the_consumer(self):
+        source = Tracked()
+        results = Fs.map(lambda item: item.n, source, thread_count=2, prefetch=1)
+        self.assertEqual(next(results), 0)
+        # Nobody takes more: a worker waits in its handover, the other for
+        # room. close() wakes both and frees what they hold.
+        self.assertTrue(results.close(HANG))
+        self.assertEqual(list(results), [])
+        del results
+        collect_garbage()
+        wait_threads_settle(self.threads)
+        self.assertEqual(source.alive(), [])
+
+    def test_the_last_reference_dropped_by_the_iterable(self):
+        # The stream is dropped on a worker, while it holds the reading
+        # lock: the map stops; nothing hangs or leaks.
+        holder = {}
+        dropped = threading.Event()
+
+        def items():
+            for n in itertools.count():
+                if n == 5:
+                    holder.clear()
+                    collect_garbage()
+                    dropped.set()
+                yield n
+
+        holder["results"] = Fs.map(lambda x: x, items(), thread_count=2, prefetch=2)
+        # Far enough for the workers to read item 5.
+        results = holder["results"]
+        self.assertEqual([next(results) for _ in range(4)], [0, 1, 2, 3])
+        del results
+        self.assertTrue(dropped.wait(HANG))
         collect_garbage()
         wait_threads_settle(self.threads)
 

@@ -150,10 +150,12 @@ map_func (gpointer   data,
     stress_fail (t, "an item of another trial");
   if (t->slow_every > 0 && item->index % t->slow_every == 0)
     {
+      /* A slow item: work the compiler cannot drop. */
       volatile guint x = 0;
 
       for (guint i = 0; i < 20000; i++)
-        x += i;
+        x = x + i;
+      (void) x;
     }
   if (item->index == t->fail_at)
     {
