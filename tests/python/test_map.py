@@ -101,31 +101,38 @@ class TestMap(unittest.TestCase):
         for name in names:
             self.assertFalse(name.startswith("Dummy"), name)
 
-    def test_an_exception_comes_after_the_results_before_it(self):
-        raised = Failure("item 30")
+    def map_until_failure(self, fail_at, ordered):
+        """Maps an endless Tracked source with a function that raises at
+        item `fail_at`; checks the exception is the object raised and that
+        every item read is freed. Returns (results got, items called)."""
+        raised = Failure("item %d" % fail_at)
         calls = []
 
         def work(item):
             calls.append(item.n)
-            if item.n == 30:
+            if item.n == fail_at:
                 raise raised
             return item.n
 
         source = Tracked()
-        results = Fs.map(work, source, thread_count=2, prefetch=4)
+        results = Fs.map(work, source, thread_count=2, prefetch=4, ordered=ordered)
         got = []
         with self.assertRaises(Failure) as caught:
             for value in results:
                 got.append(value)
         self.assertIs(caught.exception, raised)
-        self.assertEqual(got, list(range(30)))
-        # Fail fast: the workers took no item far beyond the failing one.
-        self.assertLessEqual(max(calls), 30 + 2 + 4 + 2)
         # Every item read was freed, none was lost in a queue.
         results.close()
         del results, caught, raised, work
         collect_garbage()
         self.assertEqual(source.alive(), [])
+        return got, calls
+
+    def test_an_exception_comes_after_the_results_before_it(self):
+        got, calls = self.map_until_failure(30, ordered=True)
+        self.assertEqual(got, list(range(30)))
+        # Fail fast: the workers took no item far beyond the failing one.
+        self.assertLessEqual(max(calls), 30 + 2 + 4 + 2)
 
     def test_an_exception_of_the_iterable_comes_in_its_place(self):
         def items():
@@ -200,29 +207,10 @@ class TestMap(unittest.TestCase):
         wait_threads_settle(self.threads)
 
     def test_unordered_an_exception_comes_after_what_was_handed_over(self):
-        raised = Failure("item 20")
-        calls = []
-
-        def work(item):
-            calls.append(item.n)
-            if item.n == 20:
-                raise raised
-            return item.n
-
-        source = Tracked()
-        results = Fs.map(work, source, thread_count=2, prefetch=4, ordered=False)
-        got = []
-        with self.assertRaises(Failure) as caught:
-            for value in results:
-                got.append(value)
-        self.assertIs(caught.exception, raised)
+        got, calls = self.map_until_failure(20, ordered=False)
         self.assertNotIn(20, got)
         self.assertEqual(len(set(got)), len(got))
         self.assertLessEqual(max(calls), 20 + 2 + 4 + 2)
-        results.close()
-        del results, caught, raised, work
-        collect_garbage()
-        self.assertEqual(source.alive(), [])
 
     def test_the_iterable_is_read_by_one_thread_at_a_time(self):
         # An iterator that is not thread-safe: it notices a second reader.
